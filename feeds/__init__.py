@@ -1,0 +1,1 @@
+"""Feed adapters (pure: bytes in, observations out) and the runner that drives them."""

@@ -1,0 +1,40 @@
+// Occupancy bands and car-park status colours: one source for the map, the
+// district list and the legend.
+//
+// Bands follow SFpark's 60–80% target occupancy. The hues are from the
+// Okabe–Ito palette, chosen to stay distinguishable with the common forms of
+// colour blindness; they also differ in lightness, and every coloured thing
+// on the wall carries its number or label as text too.
+
+import type { SiteStatus } from "./types";
+
+/** 0 = no data, 1 = under 60%, 2 = 60–80% (target), 3 = 80–90%, 4 = 90% and over. */
+export type Band = 0 | 1 | 2 | 3 | 4;
+
+export const BAND_LIMITS = [0.6, 0.8, 0.9] as const;
+
+export const BAND_COLOURS: Record<Band, string> = {
+  0: "#5b6470", // no data: neutral grey (hatched on the map)
+  1: "#56b4e9", // sky blue: plenty of space
+  2: "#009e73", // bluish green: on target
+  3: "#f0e442", // yellow: nearly full
+  4: "#d55e00", // vermilion: full
+};
+
+export function occupancyBand(occupancy: number | null): Band {
+  if (occupancy === null) return 0;
+  if (occupancy < BAND_LIMITS[0]) return 1;
+  if (occupancy < BAND_LIMITS[1]) return 2;
+  if (occupancy < BAND_LIMITS[2]) return 3;
+  return 4;
+}
+
+export const STATUS_COLOURS: Record<SiteStatus | "unknown", string> = {
+  spacesAvailable: "#009e73",
+  almostFull: "#f0e442",
+  full: "#d55e00",
+  closed: "#9aa4b1",
+  unknown: "#ffffff",
+};
+
+export const MAP_BACKGROUND = "#0a0f15";

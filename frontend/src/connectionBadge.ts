@@ -1,0 +1,57 @@
+// Live-feed indicator: data-state is connecting | live | reconnecting.
+
+import { h, setAttr, setText } from "./dom";
+import { t } from "./i18n";
+import type { ConnectionState } from "./live";
+
+export class ConnectionBadge {
+  readonly element: HTMLElement;
+  private readonly label: HTMLElement;
+  private readonly detail: HTMLElement;
+  private state: ConnectionState = "connecting";
+  private retryAt: number | null = null;
+  private countdown: ReturnType<typeof setInterval> | null = null;
+
+  constructor() {
+    this.label = h("span", { class: "conn-label" });
+    // The countdown changes every second: keep it out of the live region.
+    this.detail = h("span", { class: "conn-detail", "aria-hidden": "true" });
+    this.element = h(
+      "div",
+      { class: "conn", "data-testid": "connection", "data-state": "connecting", role: "status" },
+      h("span", { class: "conn-dot", "aria-hidden": "true" }),
+      this.label,
+      this.detail,
+    );
+    this.render();
+  }
+
+  set(state: ConnectionState, retryInMs: number | null): void {
+    this.state = state;
+    this.retryAt = retryInMs === null ? null : Date.now() + retryInMs;
+    if (this.retryAt !== null && this.countdown === null) {
+      this.countdown = setInterval(() => this.renderDetail(), 1_000);
+    } else if (this.retryAt === null && this.countdown !== null) {
+      clearInterval(this.countdown);
+      this.countdown = null;
+    }
+    this.render();
+  }
+
+  render(): void {
+    setAttr(this.element, "data-state", this.state);
+    const key =
+      this.state === "live" ? "connLive" : this.state === "connecting" ? "connConnecting" : "connReconnecting";
+    setText(this.label, t(key));
+    this.renderDetail();
+  }
+
+  private renderDetail(): void {
+    if (this.retryAt === null) {
+      setText(this.detail, "");
+      return;
+    }
+    const s = Math.max(0, Math.ceil((this.retryAt - Date.now()) / 1_000));
+    setText(this.detail, t("retryIn", { s }));
+  }
+}

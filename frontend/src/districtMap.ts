@@ -1,0 +1,387 @@
+// The MapLibre map: district fills coloured by parking occupancy (via
+// feature-state, so live updates never resend the boundaries) and car parks as
+// a circle layer (via setData). No glyphs, sprites or tiles are fetched unless
+// the city configures its own basemap style.
+
+import type { Feature, FeatureCollection, MultiPolygon, Point, Polygon } from "geojson";
+import {
+  Map as MapLibreMap,
+  setWorkerUrl,
+  type ExpressionSpecification,
+  type GeoJSONSource,
+  type MapMouseEvent,
+  type StyleSpecification,
+} from "maplibre-gl";
+import "maplibre-gl/dist/maplibre-gl.css";
+import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url";
+
+import { BAND_COLOURS, MAP_BACKGROUND, STATUS_COLOURS, type Band } from "./colours";
+import type { Focus } from "./detailPanel";
+import { DistrictLabels, type LabelContent } from "./districtLabels";
+import { boundsOf, labelAnchor } from "./labelPoint";
+import type { AppConfig, DistrictInfo, SiteInfo, SiteLive } from "./types";
+
+setWorkerUrl(workerUrl);
+
+const SRC_DISTRICTS = "districts";
+const SRC_SITES = "sites";
+const L_BASE = "districts-nodata";
+const L_FILL = "districts-fill";
+const L_LINE = "districts-line";
+const L_HIGHLIGHT = "districts-highlight";
+const L_SITES = "sites-circle";
+const HATCH = "nodata-hatch";
+
+/** After this long without touching the map, it returns to the city overview. */
+const RETURN_HOME_AFTER_MS = 3 * 60_000;
+
+export interface MapEvents {
+  onHover(focus: Focus | null): void;
+  onClick(focus: Focus | null): void;
+}
+
+export interface DistrictState {
+  code: string;
+  band: Band;
+}
+
+function plainStyle(): StyleSpecification {
+  return {
+    version: 8,
+    sources: {},
+    layers: [{ id: "background", type: "background", paint: { "background-color": MAP_BACKGROUND } }],
+  };
+}
+
+/** Diagonal grey stripes for districts without car parks. */
+function hatchImage(): { width: number; height: number; data: Uint8Array } {
+  const size = 12;
+  const data = new Uint8Array(size * size * 4);
+  for (let y = 0; y < size; y += 1) {
+    for (let x = 0; x < size; x += 1) {
+      const i = (y * size + x) * 4;
+      const stripe = (x + y) % size < 3;
+      const [r, g, b, a] = stripe ? [120, 130, 142, 220] : [40, 46, 54, 200];
+      data[i] = r;
+      data[i + 1] = g;
+      data[i + 2] = b;
+      data[i + 3] = a;
+    }
+  }
+  return { width: size, height: size, data };
+}
+
+const BAND_STATE: ExpressionSpecification = ["coalesce", ["feature-state", "band"], 0];
+
+export class DistrictMap {
+  readonly map: MapLibreMap;
+  private readonly labels: DistrictLabels;
+  private styleReady = false;
+  private districtData: FeatureCollection<Polygon | MultiPolygon> = { type: "FeatureCollection", features: [] };
+  private siteData: FeatureCollection<Point> = { type: "FeatureCollection", features: [] };
+  private readonly bands = new Map<string, Band>();
+  private highlighted: string | null = null;
+  private bounds: [number, number, number, number] | null = null;
+  private padding = { top: 0, right: 0, bottom: 0, left: 0 };
+  private lastInteraction = 0;
+  private hoverKey = "";
+
+  constructor(container: HTMLElement, config: AppConfig, private readonly events: MapEvents) {
+    const basemap = config.basemapStyleUrl;
+    this.map = new MapLibreMap({
+      container,
+      style: basemap ?? plainStyle(),
+      center: config.city.centre,
+      zoom: config.city.zoom,
+      attributionControl: basemap ? { compact: true } : false,
+      maplibreLogo: false,
+      dragRotate: false,
+      pitchWithRotate: false,
+      touchPitch: false,
+      fadeDuration: 0,
+      renderWorldCopies: false,
+      canvasContextAttributes: { antialias: true },
+    });
+    this.map.touchZoomRotate.disableRotation();
+    this.map.keyboard.disableRotation();
+
+    this.labels = new DistrictLabels(this.map);
+    this.map.on("style.load", this.installLayers);
+    // An inline style may already be loaded by the time the listener is attached.
+    if (this.map.isStyleLoaded()) this.installLayers();
+    this.map.on("error", (ev) => console.warn("map:", ev.error?.message ?? ev));
+    if (basemap) this.guardBasemap();
+
+    this.map.on("mousemove", this.onMouseMove);
+    this.map.on("mouseout", () => this.hover(null));
+    this.map.on("click", (ev) => this.events.onClick(this.focusAt(ev)));
+    this.map.on("movestart", (ev) => {
+      if ((ev as { originalEvent?: unknown }).originalEvent) this.lastInteraction = Date.now();
+    });
+    this.map.on("resize", () => this.homeIfIdle());
+    setInterval(() => {
+      if (this.lastInteraction !== 0 && Date.now() - this.lastInteraction > RETURN_HOME_AFTER_MS) {
+        this.lastInteraction = 0;
+        this.home(true);
+      }
+    }, 15_000);
+  }
+
+  /** If the city's basemap cannot be loaded, fall back to the plain background. */
+  private guardBasemap(): void {
+    const fallback = (): void => {
+      if (this.styleReady) return;
+      console.warn("basemap style unavailable; using the plain background");
+      this.map.setStyle(plainStyle());
+    };
+    const timer = setTimeout(fallback, 15_000);
+    const onError = (): void => {
+      if (this.styleReady) return;
+      clearTimeout(timer);
+      this.map.off("error", onError);
+      fallback();
+    };
+    this.map.on("error", onError);
+    this.map.once("style.load", () => {
+      clearTimeout(timer);
+      this.map.off("error", onError);
+    });
+  }
+
+  private readonly installLayers = (): void => {
+    const m = this.map;
+    if (!m.hasImage(HATCH)) m.addImage(HATCH, hatchImage(), { pixelRatio: 1 });
+    if (!m.getSource(SRC_DISTRICTS)) {
+      m.addSource(SRC_DISTRICTS, { type: "geojson", data: this.districtData, promoteId: "code" });
+    }
+    if (!m.getSource(SRC_SITES)) {
+      m.addSource(SRC_SITES, { type: "geojson", data: this.siteData });
+    }
+    if (!m.getLayer(L_BASE)) {
+      // Hatched "no data" ground under every district; hidden where a band colour is drawn.
+      m.addLayer({
+        id: L_BASE,
+        type: "fill",
+        source: SRC_DISTRICTS,
+        paint: { "fill-pattern": HATCH, "fill-opacity": ["case", [">", BAND_STATE, 0], 0, 1] },
+      });
+    }
+    if (!m.getLayer(L_FILL)) {
+      m.addLayer({
+        id: L_FILL,
+        type: "fill",
+        source: SRC_DISTRICTS,
+        paint: {
+          "fill-color": [
+            "match",
+            BAND_STATE,
+            1,
+            BAND_COLOURS[1],
+            2,
+            BAND_COLOURS[2],
+            3,
+            BAND_COLOURS[3],
+            4,
+            BAND_COLOURS[4],
+            BAND_COLOURS[0],
+          ],
+          "fill-opacity": ["case", [">", BAND_STATE, 0], 0.7, 0],
+        },
+      });
+    }
+    if (!m.getLayer(L_LINE)) {
+      m.addLayer({
+        id: L_LINE,
+        type: "line",
+        source: SRC_DISTRICTS,
+        paint: { "line-color": MAP_BACKGROUND, "line-width": 1.5 },
+      });
+    }
+    if (!m.getLayer(L_HIGHLIGHT)) {
+      m.addLayer({
+        id: L_HIGHLIGHT,
+        type: "line",
+        source: SRC_DISTRICTS,
+        paint: {
+          "line-color": "#ffffff",
+          "line-width": 4,
+          "line-opacity": ["case", ["boolean", ["feature-state", "highlight"], false], 1, 0],
+        },
+      });
+    }
+    if (!m.getLayer(L_SITES)) {
+      const status = ["get", "status"] as ExpressionSpecification;
+      m.addLayer({
+        id: L_SITES,
+        type: "circle",
+        source: SRC_SITES,
+        paint: {
+          "circle-color": [
+            "match",
+            status,
+            "spacesAvailable",
+            STATUS_COLOURS.spacesAvailable,
+            "almostFull",
+            STATUS_COLOURS.almostFull,
+            "full",
+            STATUS_COLOURS.full,
+            "closed",
+            STATUS_COLOURS.closed,
+            STATUS_COLOURS.unknown,
+          ],
+          "circle-opacity": ["match", status, "unknown", 0, 1],
+          "circle-radius": [
+            "interpolate",
+            ["linear"],
+            ["zoom"],
+            9,
+            ["match", status, "full", 5.5, "closed", 3, 4],
+            14,
+            ["match", status, "full", 12, "closed", 6, 9],
+          ],
+          "circle-stroke-color": ["match", status, "unknown", STATUS_COLOURS.unknown, MAP_BACKGROUND],
+          "circle-stroke-width": 1.5,
+        },
+      });
+    }
+    this.styleReady = true;
+    this.pushDistricts();
+    this.pushSites();
+  };
+
+  // ---- data ----
+
+  setDistrictCatalogue(infos: Iterable<DistrictInfo>): void {
+    const features: Feature<Polygon | MultiPolygon>[] = [];
+    const anchors = new Map<string, [number, number]>();
+    const geoms: (Polygon | MultiPolygon)[] = [];
+    for (const d of infos) {
+      if (d.geometry === null) continue;
+      features.push({ type: "Feature", geometry: d.geometry, properties: { code: d.code } });
+      geoms.push(d.geometry);
+      const anchor = labelAnchor(d.geometry);
+      if (anchor) anchors.set(d.code, anchor.lngLat);
+    }
+    this.districtData = { type: "FeatureCollection", features };
+    this.bounds = boundsOf(geoms);
+    this.labels.setAnchors(anchors);
+    this.pushDistricts();
+    this.home(false);
+  }
+
+  setDistrictStates(states: DistrictState[], labels: LabelContent[]): void {
+    for (const s of states) {
+      if (this.bands.get(s.code) === s.band) continue;
+      this.bands.set(s.code, s.band);
+      if (this.styleReady) this.map.setFeatureState({ source: SRC_DISTRICTS, id: s.code }, { band: s.band });
+    }
+    this.labels.setContent(labels);
+  }
+
+  setSites(infos: Iterable<SiteInfo>, liveOf: (id: string) => SiteLive | null): void {
+    const features: Feature<Point>[] = [];
+    for (const s of infos) {
+      const live = liveOf(s.id);
+      features.push({
+        type: "Feature",
+        geometry: { type: "Point", coordinates: s.lngLat },
+        properties: { id: s.id, status: live?.status ?? "unknown" },
+      });
+    }
+    // Full car parks are drawn last, i.e. on top.
+    const rank = (f: Feature<Point>): number => (f.properties?.["status"] === "full" ? 1 : 0);
+    features.sort((a, b) => rank(a) - rank(b));
+    this.siteData = { type: "FeatureCollection", features };
+    this.pushSites();
+  }
+
+  setHighlight(code: string | null): void {
+    if (code === this.highlighted) return;
+    if (this.styleReady && this.highlighted !== null) {
+      this.map.setFeatureState({ source: SRC_DISTRICTS, id: this.highlighted }, { highlight: false });
+    }
+    this.highlighted = code;
+    if (this.styleReady && code !== null) {
+      this.map.setFeatureState({ source: SRC_DISTRICTS, id: code }, { highlight: true });
+    }
+  }
+
+  private pushDistricts(): void {
+    if (!this.styleReady) return;
+    const src = this.map.getSource<GeoJSONSource>(SRC_DISTRICTS);
+    if (!src) return;
+    void src.setData(this.districtData);
+    for (const [code, band] of this.bands) {
+      this.map.setFeatureState({ source: SRC_DISTRICTS, id: code }, { band });
+    }
+    if (this.highlighted !== null) {
+      this.map.setFeatureState({ source: SRC_DISTRICTS, id: this.highlighted }, { highlight: true });
+    }
+  }
+
+  private pushSites(): void {
+    if (!this.styleReady) return;
+    void this.map.getSource<GeoJSONSource>(SRC_SITES)?.setData(this.siteData);
+  }
+
+  setLabel(label: string): void {
+    this.map.getCanvas().setAttribute("aria-label", label);
+  }
+
+  // ---- camera ----
+
+  /** Space taken by the overlay panels, so the city is framed between them. */
+  setPadding(p: { top: number; right: number; bottom: number; left: number }): void {
+    this.padding = p;
+    this.homeIfIdle();
+  }
+
+  /** Re-frames the city unless an operator has been using the map recently. */
+  private homeIfIdle(): void {
+    if (Date.now() - this.lastInteraction > RETURN_HOME_AFTER_MS) this.home(false);
+  }
+
+  home(animate: boolean): void {
+    if (this.bounds === null) return;
+    const [w, s, e, n] = this.bounds;
+    const c = this.map.getContainer();
+    const pad = this.padding;
+    // Do not pad away the whole map on small screens.
+    const usable = c.clientWidth - pad.left - pad.right > 200 && c.clientHeight - pad.top - pad.bottom > 200;
+    this.map.fitBounds(
+      [
+        [w, s],
+        [e, n],
+      ],
+      { padding: usable ? pad : 20, animate, duration: animate ? 1_500 : 0 },
+    );
+  }
+
+  // ---- pointer ----
+
+  private focusAt(ev: MapMouseEvent): Focus | null {
+    if (!this.styleReady) return null;
+    const hits = this.map.queryRenderedFeatures(ev.point, { layers: [L_SITES, L_BASE] });
+    for (const f of hits) {
+      const p = f.properties as Record<string, unknown> | null;
+      if (f.layer.id === L_SITES && typeof p?.["id"] === "string") return { kind: "site", id: p["id"] };
+    }
+    for (const f of hits) {
+      const p = f.properties as Record<string, unknown> | null;
+      if (f.layer.id === L_BASE && typeof p?.["code"] === "string") return { kind: "district", code: p["code"] };
+    }
+    return null;
+  }
+
+  private readonly onMouseMove = (ev: MapMouseEvent): void => {
+    this.hover(this.focusAt(ev));
+  };
+
+  private hover(focus: Focus | null): void {
+    const key = focus === null ? "" : focus.kind === "site" ? `s:${focus.id}` : `d:${focus.code}`;
+    this.map.getCanvas().style.cursor = focus === null ? "" : "pointer";
+    if (key === this.hoverKey) return;
+    this.hoverKey = key;
+    this.events.onHover(focus);
+  }
+}

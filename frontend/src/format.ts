@@ -1,0 +1,73 @@
+// Number, percentage and time formatting in the current language.
+
+import { lang } from "./i18n";
+import type { Lang } from "./types";
+
+const LOCALE: Record<Lang, string> = { vi: "vi-VN", en: "en-GB" };
+
+const numberFormats = new Map<Lang, Intl.NumberFormat>();
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
+
+let timeZone = "Asia/Ho_Chi_Minh";
+
+export function setTimeZone(tz: string): void {
+  if (tz !== timeZone) {
+    timeZone = tz;
+    timeFormats.clear();
+  }
+}
+
+export function integer(n: number): string {
+  const l = lang();
+  let f = numberFormats.get(l);
+  if (f === undefined) {
+    f = new Intl.NumberFormat(LOCALE[l], { maximumFractionDigits: 0 });
+    numberFormats.set(l, f);
+  }
+  return f.format(n);
+}
+
+/**
+ * Whole percent, truncated (0.899 -> "89%") so that the number shown always
+ * agrees with the colour band (80–90%) it is drawn in.
+ */
+export function percent(occupancy: number | null): string {
+  if (occupancy === null) return "—";
+  return `${Math.floor(occupancy * 100 + 1e-9)}%`;
+}
+
+type TimeKind = "clock" | "date" | "day" | "stamp";
+
+const TIME_OPTIONS: Record<TimeKind, Intl.DateTimeFormatOptions> = {
+  clock: { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" },
+  date: { weekday: "long", day: "numeric", month: "numeric", year: "numeric" },
+  day: { year: "numeric", month: "2-digit", day: "2-digit" },
+  stamp: { day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" },
+};
+
+function timeFormat(kind: TimeKind): Intl.DateTimeFormat {
+  const key = `${lang()}|${kind}`;
+  let f = timeFormats.get(key);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat(LOCALE[lang()], { ...TIME_OPTIONS[kind], timeZone });
+    timeFormats.set(key, f);
+  }
+  return f;
+}
+
+export function clockTime(ms: number): string {
+  return timeFormat("clock").format(ms);
+}
+
+export function clockDate(ms: number): string {
+  return timeFormat("date").format(ms);
+}
+
+/** An ISO timestamp from the feed in the city's time zone: the time if it is today, else date and time. */
+export function stamp(iso: string | null): string {
+  if (iso === null) return "—";
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return "—";
+  const day = timeFormat("day");
+  return day.format(ms) === day.format(Date.now()) ? timeFormat("clock").format(ms) : timeFormat("stamp").format(ms);
+}

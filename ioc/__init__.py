@@ -1,0 +1,1 @@
+"""Hanoi Intelligent Operations Centre: the service (API, WebSocket hub, storage, writer)."""

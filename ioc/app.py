@@ -1,0 +1,72 @@
+"""The FastAPI application: lifespan resources, routes, and the dashboard's static files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+
+from geo import AreaIndex, load_pack
+from ioc.api import city, health, live, parking
+from ioc.bus import RedisBus
+from ioc.hub import LiveHub
+from ioc.settings import Settings
+from ioc.state import AppState
+from ioc.storage.migrate import upgrade
+from ioc.storage.pool import open_pool
+
+_NO_FRONTEND = """<!doctype html><meta charset="utf-8"><title>Hanoi IOC</title>
+<p>The dashboard has not been built. Run <code>make run</code> (it builds it), or
+<code>cd frontend && npm ci && npm run build</code>. The API is at <a href="/docs">/docs</a>.</p>"""
+
+
+class ConfigurationError(RuntimeError):
+    """The settings lack something this process needs."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the API application for `settings` (URLs must be resolved by the caller)."""
+    if settings.database.url is None or settings.redis.url is None:
+        raise ConfigurationError("create_app needs database and Redis URLs")
+    database_url, redis_url = settings.database.url, settings.redis.url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pack = load_pack(settings.city_pack)
+        layer = pack.layer(pack.default_layer)
+        report = await upgrade(database_url, settings.database.timescaledb == "auto")
+        pool = await open_pool(database_url, settings.database.pool_min, settings.database.pool_max)
+        redis = Redis.from_url(redis_url)
+        bus = RedisBus(redis, settings.redis.prefix)
+        hub = LiveHub(bus)
+        await hub.start()
+        app.state.ioc = AppState(
+            settings=settings, pack=pack, layer=layer, index=AreaIndex(layer),
+            pool=pool, bus=bus, hub=hub, mode=report.mode,
+        )
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await redis.aclose()
+            await pool.close()
+
+    app = FastAPI(
+        title="Hanoi Intelligent Operations Centre",
+        version="0.1.0",
+        description="City feeds (signals, BRT, parking, public-service queues) on a live wall.",
+        lifespan=lifespan,
+    )
+    for module in (health, city, parking, live):
+        app.include_router(module.router)
+    if (settings.frontend_dist / "index.html").exists():
+        app.mount("/", StaticFiles(directory=settings.frontend_dist, html=True), name="dashboard")
+    else:
+        @app.get("/", include_in_schema=False)
+        async def no_dashboard() -> HTMLResponse:
+            return HTMLResponse(_NO_FRONTEND)
+    return app

@@ -1,0 +1,110 @@
+"""The `ioc` command: run everything, run one role, or upgrade the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+
+from ioc.app import create_app
+from ioc.embedded import embedded_services
+from ioc.settings import Settings
+from ioc.storage.migrate import upgrade
+from ioc.workers import run_workers
+
+logger = logging.getLogger("ioc")
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn without its own signal handling: the CLI stops every task together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.contextmanager
+def _resolved(settings: Settings) -> Iterator[Settings]:
+    """Yield settings with URLs, starting embedded servers for whatever is not configured."""
+    need_pg, need_redis = settings.database.url is None, settings.redis.url is None
+    if not (need_pg or need_redis):
+        yield settings
+        return
+    embedded = settings.embedded
+    embedded.data_dir.mkdir(parents=True, exist_ok=True)
+    logger.info("starting embedded %s in %s",
+                " and ".join(n for n, on in (("PostgreSQL", need_pg), ("Redis", need_redis)) if on),
+                embedded.data_dir)
+    with embedded_services(
+        embedded.data_dir, postgres=need_pg, redis=need_redis,
+        pg_port=embedded.pg_port, redis_port=embedded.redis_port,
+    ) as (db_url, redis_url):
+        yield settings.with_urls(db_url, redis_url)
+
+
+async def _serve(settings: Settings, api: bool, feeds: bool, writer: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    tasks = []
+    server = None
+    if api:
+        config = uvicorn.Config(
+            create_app(settings), host=settings.host, port=settings.port,
+            log_level="info", ws="websockets-sansio", lifespan="on",
+        )
+        server = _Server(config)
+        tasks.append(asyncio.create_task(server.serve(), name="api"))
+    if feeds or writer:
+        tasks.append(asyncio.create_task(
+            run_workers(settings, stop, feeds=feeds, writer=writer), name="workers"
+        ))
+
+    def shutdown() -> None:
+        logger.info("stopping")
+        stop.set()
+        if server is not None:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, shutdown)
+    if server is not None:
+        logger.info("dashboard on http://%s:%d/", settings.host, settings.port)
+    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    shutdown()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        if task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `ioc` command."""
+    parser = argparse.ArgumentParser(prog="ioc", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="API, writer and simulated feeds in one process")
+    sub.add_parser("api", help="the API and WebSocket server only")
+    worker = sub.add_parser("worker", help="the writer and the feeds")
+    worker.add_argument("--no-feeds", action="store_true", help="run the writer only")
+    worker.add_argument("--no-writer", action="store_true", help="run the feeds only")
+    db = sub.add_parser("db", help="database tasks")
+    db.add_argument("action", choices=["upgrade"])
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with _resolved(Settings()) as settings:
+        if args.command == "db":
+            report = asyncio.run(
+                upgrade(str(settings.database.url), settings.database.timescaledb == "auto")
+            )
+            print(f"mode: {report.mode}; applied: {', '.join(report.applied) or 'nothing new'}")
+            return
+        if args.command == "worker":
+            roles = (False, not args.no_feeds, not args.no_writer)
+        else:
+            roles = (True, args.command == "run", args.command == "run")
+        asyncio.run(_serve(settings, *roles))

@@ -1,0 +1,84 @@
+"""One typed settings object, read from `IOC_` environment variables (nested with `__`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class DatabaseSettings(BaseModel):
+    """PostgreSQL (TimescaleDB in production); no URL means an embedded server."""
+
+    url: str | None = None
+    pool_min: int = 1
+    pool_max: int = 8
+    timescaledb: Literal["auto", "off"] = "auto"
+
+
+class RedisSettings(BaseModel):
+    """Redis, used as the durable bus (streams) and for live fan-out (pub/sub)."""
+
+    url: str | None = None
+    prefix: str = "ioc"
+
+
+class EmbeddedSettings(BaseModel):
+    """Private servers started when no URL is configured."""
+
+    data_dir: Path = PROJECT_ROOT / ".ioc-data"
+    pg_port: int = 54329
+    redis_port: int = 63790
+
+
+class IngestSettings(BaseModel):
+    """Batching of the writer."""
+
+    batch_entries: int = 200
+    block_ms: int = 1000
+    consumer: str = "writer-1"
+
+
+class Settings(BaseSettings):
+    """Everything the service and its workers read from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IOC_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    city_pack: Path = PROJECT_ROOT / "packs" / "hanoi"
+    feeds: list[str] = Field(default_factory=lambda: ["parking"])
+    frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
+    basemap_style_url: str | None = None
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+    @model_validator(mode="after")
+    def _production_needs_real_servers(self) -> Settings:
+        if self.environment == "production" and (
+            self.database.url is None or self.redis.url is None
+        ):
+            raise ValueError(
+                "IOC_DATABASE__URL and IOC_REDIS__URL are required when IOC_ENVIRONMENT=production"
+            )
+        return self
+
+    def with_urls(self, database_url: str | None, redis_url: str | None) -> Settings:
+        """Return a copy whose missing URLs are filled in (by the embedded servers)."""
+        return self.model_copy(
+            update={
+                "database": self.database.model_copy(
+                    update={"url": self.database.url or database_url}
+                ),
+                "redis": self.redis.model_copy(update={"url": self.redis.url or redis_url}),
+            }
+        )

@@ -1,0 +1,32 @@
+"""Snapshots of live state, shared by the REST API and the WebSocket's first message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from geo import BoundaryLayer
+from ioc.storage.parking import DistrictParking, district_parking, parking_sites
+
+
+def _empty(code: str) -> DistrictParking:
+    return DistrictParking(code, 0, 0, 0, 0, None)
+
+
+async def districts_snapshot(pool: AsyncConnectionPool, layer: BoundaryLayer) -> dict[str, Any]:
+    """Every district of the layer with its live figures (empty figures where none)."""
+    async with pool.connection() as conn:
+        parking = await district_parking(conn)
+    return {
+        "districts": [
+            {"code": code, "parking": parking.get(code, _empty(code)).to_json()}
+            for code in layer.codes
+        ]
+    }
+
+
+async def parking_snapshot(pool: AsyncConnectionPool) -> dict[str, Any]:
+    """Every car park's live state."""
+    async with pool.connection() as conn:
+        return {"sites": await parking_sites(conn)}

@@ -1,0 +1,1 @@
+"""PostgreSQL / TimescaleDB storage: pool, migrations, writes and queries."""

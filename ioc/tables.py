@@ -1,0 +1,62 @@
+"""Per-feed storage bindings: how the writer decodes, stores and announces each feed's rows."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import psycopg
+
+from feeds.parking import ParkingObservation
+from ioc.storage.parking import WriteResult, district_parking, parking_sites, write_parking
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDelta:
+    """A body to publish on one live stream."""
+
+    stream: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FeedTable:
+    """The writer's view of one feed."""
+
+    decode: Callable[[dict[str, Any]], Any]
+    write: Callable[[psycopg.AsyncConnection, Sequence[Any]], Awaitable[WriteResult]]
+    deltas: Callable[[psycopg.AsyncConnection, Sequence[Any]], Awaitable[list[LiveDelta]]]
+    newest: Callable[[Sequence[Any]], datetime]
+
+
+async def parking_deltas(
+    conn: psycopg.AsyncConnection, rows: Sequence[ParkingObservation]
+) -> list[LiveDelta]:
+    """Fresh figures for the districts and car parks a committed batch touched."""
+    codes = sorted({r.district for r in rows if r.district is not None})
+    site_ids = sorted({r.site_id for r in rows})
+    districts = await district_parking(conn, codes)
+    sites = await parking_sites(conn, site_ids)
+    return [
+        LiveDelta(
+            "districts",
+            orjson.dumps(
+                {"districts": [{"code": c, "parking": districts[c].to_json()}
+                               for c in codes if c in districts]}
+            ),
+        ),
+        LiveDelta("parking", orjson.dumps({"sites": sites})),
+    ]
+
+
+TABLES: dict[str, FeedTable] = {
+    "parking": FeedTable(
+        decode=ParkingObservation.from_record,
+        write=write_parking,
+        deltas=parking_deltas,
+        newest=lambda rows: max(r.observed_at for r in rows),
+    ),
+}

@@ -1,0 +1,55 @@
+"""The worker role: the writer and the feed runners, with their own connections."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from redis.asyncio import Redis
+
+from feeds.registry import build_feed
+from feeds.runner import FeedRunner
+from geo import AreaIndex, load_pack
+from ioc.bus import RedisBus
+from ioc.settings import Settings
+from ioc.storage.migrate import upgrade
+from ioc.storage.pool import open_pool
+from ioc.writer import Writer
+
+logger = logging.getLogger(__name__)
+
+
+async def run_workers(
+    settings: Settings, stop: asyncio.Event, *, feeds: bool = True, writer: bool = True
+) -> None:
+    """Run the writer and/or every enabled feed until `stop` is set."""
+    if settings.database.url is None or settings.redis.url is None:
+        raise ValueError("workers need database and Redis URLs")
+    pack = load_pack(settings.city_pack)
+    index = AreaIndex(pack.layer(pack.default_layer))
+    redis = Redis.from_url(settings.redis.url)
+    bus = RedisBus(redis, settings.redis.prefix)
+    tasks: list[asyncio.Task[None]] = []
+    pool = None
+    try:
+        if writer:
+            await upgrade(settings.database.url, settings.database.timescaledb == "auto")
+            pool = await open_pool(settings.database.url, 1, 4)
+            ingest = settings.ingest
+            tasks.append(asyncio.create_task(Writer(
+                pool, bus, settings.feeds, ingest.consumer, ingest.batch_entries, ingest.block_ms,
+            ).run(stop), name="writer"))
+        if feeds:
+            for name in settings.feeds:
+                runner = FeedRunner(build_feed(name, pack), bus, index.assign)
+                tasks.append(asyncio.create_task(runner.run(stop), name=f"feed-{name}"))
+        logger.info("workers running: %s", ", ".join(t.get_name() for t in tasks))
+        await asyncio.gather(*tasks)
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await redis.aclose()
+        if pool is not None:
+            await pool.close()

@@ -1,0 +1,108 @@
+"""Shared fixtures: a real PostgreSQL database and a real Redis namespace per test run."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from redis import Redis as SyncRedis
+
+from ioc.embedded import embedded_services
+from ioc.storage.migrate import upgrade
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT.parent / "shared" / "data"
+MACHINE_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+MACHINE_REDIS = "redis://127.0.0.1:6379/0"
+TABLES = ("parking_occupancy", "parking_latest", "dead_letter")
+
+
+def _reachable(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def shared_file(relative: str) -> Path:
+    """A file of ../shared/data, or a skip that names it."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"needs {path} (shared test data), which is missing")
+    return path
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """Admin URLs of the machine's PostgreSQL and Redis, or of embedded ones if unreachable."""
+    admin = os.environ.get("IOC_TEST_ADMIN_DATABASE_URL", MACHINE_PG)
+    redis = os.environ.get("IOC_TEST_REDIS_URL", MACHINE_REDIS)
+    need_pg = "IOC_TEST_ADMIN_DATABASE_URL" not in os.environ and not _reachable(5432)
+    need_redis = "IOC_TEST_REDIS_URL" not in os.environ and not _reachable(6379)
+    if not (need_pg or need_redis):
+        yield admin, redis
+        return
+    data = tmp_path_factory.mktemp("embedded")
+    with embedded_services(data, postgres=need_pg, redis=need_redis,
+                           pg_port=54339, redis_port=63799) as (pg_url, redis_url):
+        yield (pg_url or admin), (redis_url or redis)
+
+
+@pytest.fixture(scope="session")
+def database_url(servers: tuple[str, str]) -> Iterator[str]:
+    """A database made for this test run, migrated, and dropped at the end."""
+    admin_url, _ = servers
+    name = f"ioc_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def empty_tables(url: str) -> None:
+    """Remove every row the tests wrote (the schema stays)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('parking_occupancy')").fetchone()
+        if exists and exists[0]:
+            conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+
+
+def delete_keys(url: str, prefix: str) -> None:
+    """Delete every Redis key under `prefix`."""
+    client = SyncRedis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[str]:
+    """The test database, migrated, emptied of what the test wrote when it ends."""
+    await upgrade(database_url)
+    yield database_url
+    empty_tables(database_url)
+
+
+@pytest.fixture
+def redis_url(servers: tuple[str, str]) -> str:
+    """The Redis server's URL."""
+    return servers[1]
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; every key under it is deleted afterwards."""
+    prefix = f"ioc-test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    delete_keys(redis_url, prefix)

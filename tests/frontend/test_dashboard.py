@@ -1,0 +1,108 @@
+"""The wall in headless Chromium, as a person sees it: districts whose figures change live."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+from redis.asyncio import Redis
+
+from feeds.parking import ParkingObservation
+from ioc.bus import RedisBus
+from tests.conftest import delete_keys, empty_tables
+from tests.ioc.server import Server, running
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(
+    database_url: str, servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    prefix = f"ioc-test-wall-{time.monotonic_ns()}"
+    env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
+           "IOC_REDIS__PREFIX": prefix}
+    log: Path = tmp_path_factory.mktemp("wall") / "ioc.log"
+    try:
+        with running(env, log) as srv:
+            yield srv
+    finally:
+        empty_tables(database_url)
+        delete_keys(servers[1], prefix)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if shutil.which("chromium") is None:
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        await chromium.close()
+
+
+async def _occupancy(page: Page, code: str) -> str:
+    row = page.locator(f'[data-testid="district-row"][data-code="{code}"]')
+    return await row.get_attribute("data-occupancy") or ""
+
+
+async def test_a_district_figure_changes_live_without_a_reload(
+    server: Server, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    await page.goto(server.base_url + "/")
+    await page.wait_for_selector('[data-testid="connection"][data-state="live"]', timeout=20_000)
+    await page.wait_for_function(
+        """() => {
+            const row = document.querySelector('[data-testid="district-row"][data-code="002"]');
+            return row && row.dataset.occupancy !== '';
+        }""",
+        timeout=20_000,
+    )
+    before = await _occupancy(page, "002")
+    assert 0 <= float(before) < 1
+
+    # Every car park of Hoàn Kiếm reports full, stamped ahead of the simulator's clock
+    # so that its next readings do not overwrite it while the test looks.
+    sites = httpx.get(server.base_url + "/api/parking/sites").json()["features"]
+    hoan_kiem = [f for f in sites if f["properties"].get("district") == "002"]
+    assert hoan_kiem, "the Hanoi pack has car parks in Hoàn Kiếm"
+    later = datetime.now(UTC) + timedelta(hours=1)
+    full = [
+        ParkingObservation(
+            site_id=f["properties"]["id"], vehicle_type=vehicle, observed_at=later,
+            capacity=figures["capacity"], occupied=figures["capacity"], status="full",
+            lon=f["geometry"]["coordinates"][0], lat=f["geometry"]["coordinates"][1],
+            district="002",
+        )
+        for f in hoan_kiem
+        for vehicle, figures in f["properties"]["by_vehicle"].items()
+    ]
+    redis = Redis.from_url(server.env["IOC_REDIS__URL"])
+    try:
+        await RedisBus(redis, server.env["IOC_REDIS__PREFIX"]).publish("parking", full)
+    finally:
+        await redis.aclose()
+
+    await page.wait_for_function(
+        """() => document.querySelector(
+            '[data-testid="district-row"][data-code="002"]').dataset.occupancy === '1'""",
+        timeout=10_000,
+    )
+    row_text = await page.locator('[data-testid="district-row"][data-code="002"]').inner_text()
+    assert "100" in row_text
+    assert "Hoàn Kiếm" in row_text
+    assert await page.locator("canvas.maplibregl-canvas").count() == 1
+    assert errors == []

@@ -1,0 +1,133 @@
+"""The running system through its HTTP and WebSocket interfaces, as the dashboard sees it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+from tests.conftest import delete_keys, empty_tables
+from tests.ioc.server import Server, running
+
+
+@pytest.fixture(scope="module")
+def server(
+    database_url: str, servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    prefix = f"ioc-test-api-{time.monotonic_ns()}"
+    env = {
+        "IOC_DATABASE__URL": database_url,
+        "IOC_REDIS__URL": servers[1],
+        "IOC_REDIS__PREFIX": prefix,
+    }
+    log: Path = tmp_path_factory.mktemp("api") / "ioc.log"
+    try:
+        with running(env, log) as srv:
+            yield srv
+    finally:
+        empty_tables(database_url)
+        delete_keys(servers[1], prefix)
+
+
+def _wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError("condition not met in time")
+
+
+def test_health_reports_database_redis_mode_and_a_fresh_parking_feed(server: Server) -> None:
+    def fresh() -> dict | None:  # type: ignore[type-arg]
+        body = httpx.get(f"{server.base_url}/api/health").json()
+        parking = body["feeds"]["parking"]
+        return body if parking["lag_seconds"] is not None else None
+
+    body = _wait_for(fresh)
+    assert body["database"] == {"ok": True, "error": None, "mode": "postgresql"}
+    assert body["redis"]["ok"] is True
+    assert body["feeds"]["parking"]["lag_seconds"] < 10
+    assert body["feeds"]["parking"]["stored"] > 0
+    assert body["status"] == "ok"
+
+
+def test_districts_are_geojson_with_live_parking_figures(server: Server) -> None:
+    def with_figures() -> dict | None:  # type: ignore[type-arg]
+        body = httpx.get(f"{server.base_url}/api/districts").json()
+        hk = next(f for f in body["features"] if f["id"] == "002")
+        return body if hk["properties"]["parking"]["occupancy"] is not None else None
+
+    body = _wait_for(with_figures)
+    assert body["type"] == "FeatureCollection"
+    assert len(body["features"]) == 30
+    hk = next(f for f in body["features"] if f["id"] == "002")
+    assert hk["properties"]["name"] == "Hoàn Kiếm"
+    assert hk["geometry"]["type"] in {"Polygon", "MultiPolygon"}
+    figures = hk["properties"]["parking"]
+    assert figures["available"] == figures["capacity"] - figures["occupied"]
+    assert 0 <= figures["occupancy"] <= 1
+
+
+def test_car_parks_carry_names_and_live_status(server: Server) -> None:
+    body = httpx.get(f"{server.base_url}/api/parking/sites").json()
+    assert len(body["features"]) >= 20
+    props = body["features"][0]["properties"]
+    assert props["name"]
+    assert props["status"] in {"spacesAvailable", "almostFull", "full", "closed", "unknown"}
+
+
+async def test_live_socket_sends_snapshots_then_district_deltas_within_5_s(server: Server) -> None:
+    async with websockets.connect(server.ws_url) as ws:
+        hello = orjson.loads(await ws.recv())
+        assert hello["type"] == "hello"
+        snapshots = {}
+        for _ in range(2):
+            message = orjson.loads(await ws.recv())
+            assert message["type"] == "snapshot"
+            snapshots[message["stream"]] = message
+        assert len(snapshots["districts"]["districts"]) == 30
+        started = time.monotonic()
+        while True:
+            message = orjson.loads(await asyncio.wait_for(ws.recv(), timeout=5.0))
+            if message["type"] == "delta" and message["stream"] == "districts":
+                break
+        assert time.monotonic() - started < 5.0
+        assert message["seq"] > snapshots["districts"]["seq"]
+        assert {"code", "parking"} <= set(message["districts"][0])
+
+
+async def test_bad_client_messages_get_an_error_and_the_connection_lives_on(
+    server: Server,
+) -> None:
+    async with websockets.connect(server.ws_url) as ws:
+        await ws.send("this is not json")
+        await ws.send(orjson.dumps({"type": "launch_missiles"}).decode())
+        await ws.send(orjson.dumps({"type": "ping"}).decode())
+        seen = []
+        while "pong" not in seen:
+            message = orjson.loads(await asyncio.wait_for(ws.recv(), timeout=5.0))
+            seen.append(message["type"])
+            if message["type"] == "error":
+                assert message["code"] in {"bad_json", "unknown_type"}
+                assert message["reason"]
+        assert seen.count("error") == 2
+
+
+def test_openapi_docs_are_served(server: Server) -> None:
+    assert httpx.get(f"{server.base_url}/docs").status_code == 200
+    paths = httpx.get(f"{server.base_url}/openapi.json").json()["paths"]
+    assert {"/api/health", "/api/districts", "/api/parking/sites"} <= set(paths)
+
+
+def test_the_dashboard_is_served_from_the_app(server: Server) -> None:
+    page = httpx.get(f"{server.base_url}/")
+    assert page.status_code == 200
+    assert "<html" in page.text.lower()
