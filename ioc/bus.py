@@ -162,10 +162,15 @@ class RedisBus:
         """Take over entries that another writer read but never acknowledged (it died)."""
         claimed = 0
         for key in keys:
-            reply: Any = await self.redis.xautoclaim(
-                key, GROUP, consumer, min_idle_time=idle_ms, start_id="0", justid=True
-            )
-            claimed += len(reply[1])
+            cursor = "0-0"
+            while True:
+                reply: Any = await self.redis.xautoclaim(
+                    key, GROUP, consumer, min_idle_time=idle_ms, start_id=cursor, count=500
+                )
+                claimed += len(reply[1])
+                cursor = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+                if cursor == "0-0":
+                    break
         return claimed
 
     async def ack(self, stream: str, ids: Sequence[str]) -> None:

@@ -58,6 +58,16 @@ async def detect_mode(conn: psycopg.AsyncConnection, allow_timescaledb: bool) ->
     ).fetchone()
     if row is None:
         return "postgresql"
+    # Unless the server preloads timescaledb, CREATE EXTENSION ends the session with FATAL
+    # (not a catchable ERROR), leaving a dead connection. Only the preloaded loader defines
+    # this setting, and any role may read it.
+    row = await (
+        await conn.execute("SELECT current_setting('timescaledb.bgw_launcher_poll_time', true)")
+    ).fetchone()
+    if row is None or row[0] is None:
+        logger.warning("timescaledb is available but not in shared_preload_libraries; "
+                       "using plain PostgreSQL")
+        return "postgresql"
     try:
         async with conn.transaction():
             await conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")

@@ -110,13 +110,13 @@ async def district_parking(
     query = (
         "WITH sites AS ("
         "  SELECT district, site_id, sum(capacity) AS capacity, sum(occupied) AS occupied,"
-        "         bool_and(status IN ('full', 'closed')) AND bool_or(status = 'full') AS full,"
+        "         bool_and(status IN ('full', 'closed')) AND bool_or(status = 'full') AS is_full,"
         "         max(time) AS time"
         "  FROM parking_latest WHERE district IS NOT NULL"
         "  AND (%(codes)s::text[] IS NULL OR district = ANY(%(codes)s::text[]))"
         "  GROUP BY district, site_id)"
         " SELECT district, count(*), sum(capacity), sum(occupied),"
-        "        count(*) FILTER (WHERE full), max(time)"
+        "        count(*) FILTER (WHERE is_full), max(time)"
         " FROM sites GROUP BY district"
     )
     cur = await conn.execute(query, {"codes": None if codes is None else list(codes)})

@@ -44,7 +44,7 @@ def server(
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     if shutil.which("chromium") is None:
-        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get)")
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium

@@ -42,16 +42,17 @@ def start(env: dict[str, str], log: Path, timeout: float = 60.0) -> Server:
     """Start `ioc run` and wait until /api/health answers."""
     port = int(env.get("IOC_PORT") or free_port())
     full_env = {**os.environ, **env, "IOC_PORT": str(port)}
-    handle = log.open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ioc", "run"], cwd=PROJECT, env=full_env,
-        stdout=handle, stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ioc", "run"], cwd=PROJECT, env=full_env,
+            stdout=handle, stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"ioc run exited with {process.returncode}: {log.read_text()[-3000:]}")
+            tail = log.read_text()[-3000:]
+            raise RuntimeError(f"ioc run exited with {process.returncode}: {tail}")
         try:
             if httpx.get(f"{base}/api/health", timeout=1.0).status_code == 200:
                 return Server(base, process, {**env, "IOC_PORT": str(port)})

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psycopg
 import pytest
 import websockets
 
@@ -45,14 +46,24 @@ def _wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
     raise AssertionError("condition not met in time")
 
 
-def test_health_reports_database_redis_mode_and_a_fresh_parking_feed(server: Server) -> None:
+def _timescaledb_installed(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"
+        ).fetchone() is not None
+
+
+def test_health_reports_database_redis_mode_and_a_fresh_parking_feed(
+    server: Server, database_url: str
+) -> None:
     def fresh() -> dict | None:  # type: ignore[type-arg]
         body = httpx.get(f"{server.base_url}/api/health").json()
         parking = body["feeds"]["parking"]
         return body if parking["lag_seconds"] is not None else None
 
     body = _wait_for(fresh)
-    assert body["database"] == {"ok": True, "error": None, "mode": "postgresql"}
+    mode = "timescaledb" if _timescaledb_installed(database_url) else "postgresql"
+    assert body["database"] == {"ok": True, "error": None, "mode": mode}
     assert body["redis"]["ok"] is True
     assert body["feeds"]["parking"]["lag_seconds"] < 10
     assert body["feeds"]["parking"]["stored"] > 0
