@@ -5,7 +5,8 @@ facts: each district's GSO code, names, type, official area and administrative-c
 and a hand-drawn outline of the city. The outline is cut into Voronoi cells around anchor
 points whose district is known: the administrative centres, and every car park of
 `assets/parking.geojson`, whose address names its district. Cells of one district are then
-merged. Borders are rough (rivers and real borders are ignored); the pack's README says so. Run: `.venv/bin/python packs/hanoi/tools/build_districts.py`.
+merged. Borders are rough (rivers and real borders are ignored); the pack's README says so.
+Run: `.venv/bin/python packs/hanoi/tools/build_districts.py`.
 """
 
 from __future__ import annotations
