@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
@@ -38,14 +37,20 @@ class ParkingObservation:
 
     def with_district(self, code: str | None) -> ParkingObservation:
         """Return a copy tagged with its district code."""
-        return dataclasses.replace(self, district=code)
+        return ParkingObservation(
+            self.site_id, self.vehicle_type, self.observed_at, self.capacity, self.occupied,
+            self.status, self.lon, self.lat, code,
+        )
 
     def to_record(self) -> dict[str, Any]:
-        """Return the JSON-ready form that travels on the bus."""
+        """Return the JSON-ready form that travels on the bus.
+
+        Times are UTC with a fixed width, so that records compare as strings in time order.
+        """
         return {
             "site_id": self.site_id,
             "vehicle_type": self.vehicle_type,
-            "observed_at": self.observed_at.isoformat(),
+            "observed_at": self.observed_at.astimezone(UTC).isoformat(timespec="microseconds"),
             "capacity": self.capacity,
             "occupied": self.occupied,
             "status": self.status,
@@ -53,21 +58,6 @@ class ParkingObservation:
             "lat": self.lat,
             "district": self.district,
         }
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> ParkingObservation:
-        """Rebuild an observation from its bus form (raises KeyError/ValueError if corrupt)."""
-        return cls(
-            site_id=str(record["site_id"]),
-            vehicle_type=str(record["vehicle_type"]),
-            observed_at=datetime.fromisoformat(record["observed_at"]),
-            capacity=int(record["capacity"]),
-            occupied=int(record["occupied"]),
-            status=str(record["status"]),
-            lon=float(record["lon"]),
-            lat=float(record["lat"]),
-            district=record["district"],
-        )
 
 
 def parking_status(is_open: bool, capacity: int, occupied: int) -> str:

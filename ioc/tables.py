@@ -10,8 +10,14 @@ from typing import Any
 import orjson
 import psycopg
 
-from feeds.parking import ParkingObservation
-from ioc.storage.parking import WriteResult, district_parking, parking_sites, write_parking
+from ioc.storage.parking import (
+    ParkingRow,
+    WriteResult,
+    district_parking,
+    parking_row,
+    parking_sites,
+    write_parking,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +39,11 @@ class FeedTable:
 
 
 async def parking_deltas(
-    conn: psycopg.AsyncConnection, rows: Sequence[ParkingObservation]
+    conn: psycopg.AsyncConnection, rows: Sequence[ParkingRow]
 ) -> list[LiveDelta]:
     """Fresh figures for the districts and car parks a committed batch touched."""
-    codes = sorted({r.district for r in rows if r.district is not None})
-    site_ids = sorted({r.site_id for r in rows})
+    codes = sorted({r[3] for r in rows if r[3] is not None})
+    site_ids = sorted({r[1] for r in rows})
     districts = await district_parking(conn, codes)
     sites = await parking_sites(conn, site_ids)
     return [
@@ -54,9 +60,9 @@ async def parking_deltas(
 
 TABLES: dict[str, FeedTable] = {
     "parking": FeedTable(
-        decode=ParkingObservation.from_record,
+        decode=parking_row,
         write=write_parking,
         deltas=parking_deltas,
-        newest=lambda rows: max(r.observed_at for r in rows),
+        newest=lambda rows: datetime.fromisoformat(max(r[0] for r in rows)),
     ),
 }

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
+import psycopg.errors
 
-from feeds.parking import ParkingObservation
+# A bus record as the writer stores it: (time as UTC ISO text, site, vehicle type, district,
+# capacity, occupied, status, lon, lat). PostgreSQL parses the time, not Python.
+ParkingRow = tuple[str, str, str, str | None, int, int, str, float, float]
 
-_COLUMNS = "time, site_id, vehicle_type, district, capacity, occupied, status, lon, lat"
-_TYPES = ["timestamptz", "text", "text", "text", "int4", "int4", "text", "float8", "float8"]
+_HISTORY = "time, site_id, vehicle_type, district, capacity, occupied, status"
+_LATEST = _HISTORY + ", lon, lat"
+
+
+def parking_row(record: dict[str, Any]) -> ParkingRow:
+    """The row of one bus record (KeyError, TypeError or ValueError when it is corrupt)."""
+    return (
+        str(record["observed_at"]), str(record["site_id"]), str(record["vehicle_type"]),
+        None if record["district"] is None else str(record["district"]),
+        int(record["capacity"]), int(record["occupied"]), str(record["status"]),
+        float(record["lon"]), float(record["lat"]),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,49 +36,59 @@ class WriteResult:
     inserted: int
 
 
-async def write_parking(
-    conn: psycopg.AsyncConnection, rows: Sequence[ParkingObservation]
-) -> WriteResult:
-    """Stage rows with binary COPY, insert the new ones, and move live state forward.
+async def write_parking(conn: psycopg.AsyncConnection, rows: Sequence[ParkingRow]) -> WriteResult:
+    """Append history with COPY, and move live state forward; inside the caller's transaction.
 
-    Runs inside the caller's transaction: the caller commits, then acknowledges the bus.
+    The caller commits, then acknowledges the bus entries.
     """
     if not rows:
         return WriteResult(0, 0)
     await conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS parking_stage ("
-        " time timestamptz, site_id text, vehicle_type text, district text,"
-        " capacity int, occupied int, status text, lon float8, lat float8"
-        ") ON COMMIT DELETE ROWS"
+        "CREATE TEMP TABLE IF NOT EXISTS parking_stage"
+        " (LIKE parking_latest INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
-    async with conn.cursor() as cur:
-        async with cur.copy(f"COPY parking_stage ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_TYPES)
-            for r in rows:
-                await copy.write_row(
-                    (r.observed_at, r.site_id, r.vehicle_type, r.district,
-                     r.capacity, r.occupied, r.status, r.lon, r.lat)
-                )
-        await cur.execute(
-            "INSERT INTO parking_occupancy"
-            " (time, site_id, vehicle_type, district, capacity, occupied, status)"
-            " SELECT time, site_id, vehicle_type, district, capacity, occupied, status"
-            " FROM parking_stage ON CONFLICT DO NOTHING"
+    try:
+        # Replays are rare (a writer died before acknowledging), so COPY straight into
+        # history and fall back to the idempotent path only when a key already exists.
+        async with conn.transaction():
+            await _copy(conn, f"parking_occupancy ({_HISTORY})", (r[:7] for r in rows))
+        inserted = len(rows)
+    except psycopg.errors.UniqueViolation:
+        await _copy(conn, f"parking_stage ({_LATEST})", rows)
+        cur = await conn.execute(
+            f"INSERT INTO parking_occupancy ({_HISTORY}) SELECT {_HISTORY} FROM parking_stage"
+            " ON CONFLICT DO NOTHING"
         )
         inserted = cur.rowcount
-        # Only a newer reading may replace live state, so a late or replayed batch
-        # never moves the wall backwards.
-        await cur.execute(
-            "INSERT INTO parking_latest AS l (" + _COLUMNS + ")"
-            " SELECT DISTINCT ON (site_id, vehicle_type) " + _COLUMNS +
-            " FROM parking_stage ORDER BY site_id, vehicle_type, time DESC"
-            " ON CONFLICT (site_id, vehicle_type) DO UPDATE SET"
-            " time = excluded.time, district = excluded.district,"
-            " capacity = excluded.capacity, occupied = excluded.occupied,"
-            " status = excluded.status, lon = excluded.lon, lat = excluded.lat"
-            " WHERE excluded.time > l.time"
-        )
+        await conn.execute("TRUNCATE parking_stage")
+    await _copy(conn, f"parking_stage ({_LATEST})", _newest_per_key(rows))
+    # Only a newer reading may replace live state, so a late or replayed batch never moves
+    # the wall backwards.
+    await conn.execute(
+        f"INSERT INTO parking_latest AS l ({_LATEST}) SELECT {_LATEST} FROM parking_stage"
+        " ON CONFLICT (site_id, vehicle_type) DO UPDATE SET"
+        " time = excluded.time, district = excluded.district,"
+        " capacity = excluded.capacity, occupied = excluded.occupied,"
+        " status = excluded.status, lon = excluded.lon, lat = excluded.lat"
+        " WHERE excluded.time > l.time"
+    )
     return WriteResult(len(rows), inserted)
+
+
+def _newest_per_key(rows: Sequence[ParkingRow]) -> list[ParkingRow]:
+    newest: dict[tuple[str, str], ParkingRow] = {}
+    for row in rows:
+        key = (row[1], row[2])
+        # Fixed-width UTC ISO text sorts in time order.
+        if key not in newest or row[0] > newest[key][0]:
+            newest[key] = row
+    return list(newest.values())
+
+
+async def _copy(conn: psycopg.AsyncConnection, target: str, rows: Iterable[Sequence[Any]]) -> None:
+    async with conn.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            await copy.write_row(row)
 
 
 @dataclass(frozen=True, slots=True)

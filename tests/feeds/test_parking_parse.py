@@ -77,8 +77,9 @@ def test_status_follows_datex_ii_names() -> None:
     assert parking_status(True, 0, 0) == "full"
 
 
-def test_the_bus_form_round_trips() -> None:
+def test_the_bus_form_is_utc_with_a_fixed_width_and_carries_the_district() -> None:
     [obs, _] = parse_payload(_doc(_site())).observations
-    assert isinstance(obs, ParkingObservation)
-    tagged = obs.with_district("002")
-    assert ParkingObservation.from_record(orjson.loads(orjson.dumps(tagged.to_record()))) == tagged
+    record = obs.with_district("002").to_record()
+    assert record["observed_at"] == "2026-11-22T01:00:00.000000+00:00"
+    assert record["district"] == "002"
+    assert orjson.loads(orjson.dumps(record)) == record
