@@ -102,7 +102,7 @@ async def _pipeline(payloads: list[bytes], expected: int, db: str, redis_url: st
     redis = Redis.from_url(redis_url)
     bus = RedisBus(redis, prefix)
     pool = await open_pool(db, 1, 2)
-    writer = Writer(pool, bus, ["parking"], consumer="bench", batch_entries=50, block_ms=200)
+    writer = Writer(pool, bus, ["parking"], consumer="bench", block_ms=200)
     await writer.start()
     started = mp.get_context("fork").Event()
     producer = mp.get_context("fork").Process(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -16,9 +16,12 @@ VEHICLE_TYPES = ("car", "motorbike")
 ALMOST_FULL = 0.9
 
 
-@dataclass(frozen=True, slots=True)
-class ParkingObservation:
-    """Occupancy of one vehicle type at one car park at one instant (source time)."""
+class ParkingObservation(NamedTuple):
+    """Occupancy of one vehicle type at one car park at one instant (source time).
+
+    A named tuple rather than a frozen dataclass: ingest builds hundreds of thousands a
+    second, and a tuple is built several times faster.
+    """
 
     site_id: str
     vehicle_type: str
@@ -50,7 +53,7 @@ class ParkingObservation:
         return {
             "site_id": self.site_id,
             "vehicle_type": self.vehicle_type,
-            "observed_at": self.observed_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "observed_at": utc_text(self.observed_at),
             "capacity": self.capacity,
             "occupied": self.occupied,
             "status": self.status,
@@ -58,6 +61,12 @@ class ParkingObservation:
             "lat": self.lat,
             "district": self.district,
         }
+
+
+@functools.lru_cache(maxsize=4096)
+def utc_text(stamp: datetime) -> str:
+    """Fixed-width UTC ISO 8601 text of a time (cached: a payload shares a few instants)."""
+    return stamp.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def parking_status(is_open: bool, capacity: int, occupied: int) -> str:
@@ -76,8 +85,9 @@ class InvalidRecord(ValueError):
 
 
 def _number(record: dict[str, Any], key: str, low: float, high: float) -> float:
-    value = record.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    value: Any = record.get(key)
+    # `type(...) in` rather than isinstance: bool is an int subclass and must be refused.
+    if type(value) not in (int, float) or not math.isfinite(value):
         raise InvalidRecord(f"{key} must be a finite number, got {value!r}")
     if not low <= value <= high:
         raise InvalidRecord(f"{key}={value} is outside [{low}, {high}]")
@@ -86,7 +96,7 @@ def _number(record: dict[str, Any], key: str, low: float, high: float) -> float:
 
 def _count(record: dict[str, Any], key: str) -> int:
     value = record.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if type(value) is not int or value < 0:
         raise InvalidRecord(f"{key} must be a non-negative integer, got {value!r}")
     return value
 
@@ -131,18 +141,10 @@ def parse_site(site: Any) -> list[ParkingObservation]:
             raise InvalidRecord(
                 f"{vehicle_type}: occupied {occupied} exceeds capacity {capacity}"
             )
-        out.append(
-            ParkingObservation(
-                site_id=site_id,
-                vehicle_type=vehicle_type,
-                observed_at=observed_at,
-                capacity=capacity,
-                occupied=occupied,
-                status=parking_status(is_open, capacity, occupied),
-                lon=lon,
-                lat=lat,
-            )
-        )
+        out.append(ParkingObservation(
+            site_id, vehicle_type, observed_at, capacity, occupied,
+            parking_status(is_open, capacity, occupied), lon, lat,
+        ))
     return out
 
 
