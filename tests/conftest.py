@@ -14,6 +14,7 @@ from redis import Redis as SyncRedis
 
 from ioc.embedded import embedded_services
 from ioc.storage.migrate import upgrade
+from tests.ioc.server import Server, running
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT.parent / "shared" / "data"
@@ -106,3 +107,19 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"ioc-test-{uuid.uuid4().hex[:10]}"
     yield prefix
     delete_keys(redis_url, prefix)
+
+
+@pytest.fixture(scope="module")
+def server(
+    database_url: str, servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """`ioc run` in a child process for one test module; what it wrote is removed after."""
+    prefix = f"ioc-test-server-{uuid.uuid4().hex[:10]}"
+    env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
+           "IOC_REDIS__PREFIX": prefix}
+    try:
+        with running(env, tmp_path_factory.mktemp("server") / "ioc.log") as server:
+            yield server
+    finally:
+        empty_tables(database_url)
+        delete_keys(servers[1], prefix)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,30 +13,13 @@ from redis.asyncio import Redis
 
 from feeds.parking import ParkingObservation
 from ioc.bus import RedisBus
-from tests.conftest import delete_keys, empty_tables
-from tests.ioc.server import Server, running
+from tests.ioc.server import Server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(
-    database_url: str, servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    prefix = f"ioc-test-wall-{time.monotonic_ns()}"
-    env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
-           "IOC_REDIS__PREFIX": prefix}
-    log: Path = tmp_path_factory.mktemp("wall") / "ioc.log"
-    try:
-        with running(env, log) as srv:
-            yield srv
-    finally:
-        empty_tables(database_url)
-        delete_keys(servers[1], prefix)
 
 
 @pytest.fixture
