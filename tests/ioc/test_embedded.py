@@ -21,9 +21,9 @@ from ioc.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
     EmbeddedServiceError,
-    _redis_server_executable,
     embedded_services,
 )
+from ioc.embedded.redis import _redis_server_executable
 
 REPO = Path(__file__).resolve().parents[2]
 
