@@ -29,9 +29,10 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.contextmanager
-def _resolved(settings: Settings) -> Iterator[Settings]:
+def _resolved(settings: Settings, with_redis: bool = True) -> Iterator[Settings]:
     """Yield settings with URLs, starting embedded servers for whatever is not configured."""
-    need_pg, need_redis = settings.database.url is None, settings.redis.url is None
+    need_pg = settings.database.url is None
+    need_redis = with_redis and settings.redis.url is None
     if not (need_pg or need_redis):
         yield settings
         return
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with _resolved(Settings()) as settings:
+    with _resolved(Settings(), with_redis=args.command != "db") as settings:
         if args.command == "db":
             report = asyncio.run(
                 upgrade(str(settings.database.url), settings.database.timescaledb == "auto")

@@ -1,0 +1,34 @@
+"""The `ioc` command as an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psycopg
+
+from tests.ioc.server import PROJECT
+
+
+def test_db_upgrade_migrates_and_says_so_then_has_nothing_new(
+    database_url: str,
+) -> None:
+    env = {**os.environ, "IOC_DATABASE__URL": database_url,
+           "IOC_REDIS__URL": "redis://127.0.0.1:1/0"}  # unused by `db`: must not be touched
+
+    def upgrade() -> str:
+        done = subprocess.run([sys.executable, "-m", "ioc", "db", "upgrade"], cwd=PROJECT,
+                              env=env, capture_output=True, text=True, timeout=60, check=True)
+        return done.stdout
+
+    first = upgrade()
+    with psycopg.connect(database_url) as conn:
+        extension = conn.execute(
+            "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+        tables = {r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()}
+    mode = "timescaledb" if extension else "postgresql"
+    assert first.startswith(f"mode: {mode};")
+    assert {"parking_occupancy", "parking_latest", "dead_letter", "schema_migrations"} <= tables
+    assert upgrade().strip() == f"mode: {mode}; applied: nothing new"
