@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
-import psycopg.errors
+
+from ioc.storage.append import append_once, upsert_newest
 
 # A bus record as the writer stores it: (time as UTC ISO text, site, vehicle type, district,
 # capacity, occupied, status, lon, lat). PostgreSQL parses the time, not Python.
 ParkingRow = tuple[str, str, str, str | None, int, int, str, float, float]
 
-_HISTORY = "time, site_id, vehicle_type, district, capacity, occupied, status"
-_LATEST = _HISTORY + ", lon, lat"
+_LATEST = (
+    "time", "site_id", "vehicle_type", "district", "capacity", "occupied", "status", "lon", "lat"
+)
+_HISTORY = _LATEST[:7]
 
 
 def parking_row(record: dict[str, Any]) -> ParkingRow:
@@ -37,58 +40,13 @@ class WriteResult:
 
 
 async def write_parking(conn: psycopg.AsyncConnection, rows: Sequence[ParkingRow]) -> WriteResult:
-    """Append history with COPY, and move live state forward; inside the caller's transaction.
+    """Append history and move live state forward, inside the caller's transaction.
 
     The caller commits, then acknowledges the bus entries.
     """
-    if not rows:
-        return WriteResult(0, 0)
-    await conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS parking_stage"
-        " (LIKE parking_latest INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-    )
-    try:
-        # Replays are rare (a writer died before acknowledging), so COPY straight into
-        # history and fall back to the idempotent path only when a key already exists.
-        async with conn.transaction():
-            await _copy(conn, f"parking_occupancy ({_HISTORY})", (r[:7] for r in rows))
-        inserted = len(rows)
-    except psycopg.errors.UniqueViolation:
-        await _copy(conn, f"parking_stage ({_LATEST})", rows)
-        cur = await conn.execute(
-            f"INSERT INTO parking_occupancy ({_HISTORY}) SELECT {_HISTORY} FROM parking_stage"
-            " ON CONFLICT DO NOTHING"
-        )
-        inserted = cur.rowcount
-        await conn.execute("TRUNCATE parking_stage")
-    await _copy(conn, f"parking_stage ({_LATEST})", _newest_per_key(rows))
-    # Only a newer reading may replace live state, so a late or replayed batch never moves
-    # the wall backwards.
-    await conn.execute(
-        f"INSERT INTO parking_latest AS l ({_LATEST}) SELECT {_LATEST} FROM parking_stage"
-        " ON CONFLICT (site_id, vehicle_type) DO UPDATE SET"
-        " time = excluded.time, district = excluded.district,"
-        " capacity = excluded.capacity, occupied = excluded.occupied,"
-        " status = excluded.status, lon = excluded.lon, lat = excluded.lat"
-        " WHERE excluded.time > l.time"
-    )
+    inserted = await append_once(conn, "parking_occupancy", _HISTORY, [r[:7] for r in rows])
+    await upsert_newest(conn, "parking_latest", _LATEST, ("site_id", "vehicle_type"), rows)
     return WriteResult(len(rows), inserted)
-
-
-def _newest_per_key(rows: Sequence[ParkingRow]) -> list[ParkingRow]:
-    newest: dict[tuple[str, str], ParkingRow] = {}
-    for row in rows:
-        key = (row[1], row[2])
-        # Fixed-width UTC ISO text sorts in time order.
-        if key not in newest or row[0] > newest[key][0]:
-            newest[key] = row
-    return list(newest.values())
-
-
-async def _copy(conn: psycopg.AsyncConnection, target: str, rows: Iterable[Sequence[Any]]) -> None:
-    async with conn.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:
-        for row in rows:
-            await copy.write_row(row)
 
 
 @dataclass(frozen=True, slots=True)
