@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from feeds.base import Feed
 from feeds.parking import ParkingFeed
@@ -14,20 +14,26 @@ class UnknownFeed(KeyError):
     """A feed name that the registry does not know."""
 
 
-def _parking(pack: CityPack) -> Feed:
-    simulator = ParkingSimulator(pack.asset_features("parking"), timezone=pack.timezone)
-    return ParkingFeed(simulator, interval_s=2.0)
+Source = Callable[[], Awaitable[bytes]]
 
 
-FEEDS: dict[str, Callable[[CityPack], Feed]] = {
+def _parking(pack: CityPack, source: Source | None, interval_s: float | None) -> Feed:
+    if source is None:
+        source = ParkingSimulator(pack.asset_features("parking"), timezone=pack.timezone)
+    return ParkingFeed(source, interval_s=interval_s or 2.0)
+
+
+FEEDS: dict[str, Callable[[CityPack, Source | None, float | None], Feed]] = {
     "parking": _parking,
 }
 
 
-def build_feed(name: str, pack: CityPack) -> Feed:
-    """Build the named feed for a city pack."""
+def build_feed(
+    name: str, pack: CityPack, source: Source | None = None, interval_s: float | None = None
+) -> Feed:
+    """Build the named feed for a city pack, on its simulator unless a source is given."""
     try:
         factory = FEEDS[name]
     except KeyError as err:
         raise UnknownFeed(f"unknown feed {name!r}; known: {sorted(FEEDS)}") from err
-    return factory(pack)
+    return factory(pack, source, interval_s)

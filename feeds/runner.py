@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from feeds.base import AreaAssigner, Feed, Observation, Rejected, geo_tag
+from feeds.base import AreaAssigner, Feed, Observation, Parsed, Rejected, geo_tag
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,10 @@ class FeedRunner:
 
     async def run_once(self) -> int:
         """Fetch, parse, tag and publish one payload; return how many observations went out."""
-        payload = await self.feed.fetch()
+        return len((await self.ingest(await self.feed.fetch())).observations)
+
+    async def ingest(self, payload: bytes) -> Parsed[Observation]:
+        """Parse, tag and publish a payload however it arrived (polled, pushed, replayed)."""
         parsed = self.feed.parse(payload)
         tagged = geo_tag(parsed.observations, self._assign)
         outside = [o for o in tagged if getattr(o, "district", None) is None]
@@ -67,7 +70,7 @@ class FeedRunner:
         self.health.accepted += len(tagged)
         self.health.rejected += len(parsed.rejected)
         self.health.outside += len(outside)
-        return len(tagged)
+        return Parsed(tagged, parsed.rejected)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop` is set; log a failure once and its recovery once."""
@@ -75,23 +78,25 @@ class FeedRunner:
             try:
                 await self.run_once()
             except Exception as err:  # noqa: BLE001 - any source failure must not kill the loop
-                self._failed(err)
+                self.failed(err)
             else:
-                self._succeeded()
-            await self._report()
-            delay = self._delay()
+                self.succeeded()
+            await self.report()
+            delay = self.delay()
             try:
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             except TimeoutError:
                 pass
 
-    def _failed(self, err: Exception) -> None:
+    def failed(self, err: Exception) -> None:
+        """Record a source failure (logged once until it recovers)."""
         if self.health.consecutive_failures == 0:
             logger.warning("feed %s failing: %s", self.feed.name, err, exc_info=err)
         self.health.consecutive_failures += 1
         self.health.last_error = f"{type(err).__name__}: {err}"
 
-    def _succeeded(self) -> None:
+    def succeeded(self) -> None:
+        """Record a success (logs the recovery once)."""
         if self.health.consecutive_failures:
             logger.info(
                 "feed %s recovered after %d failures",
@@ -102,13 +107,15 @@ class FeedRunner:
         self.health.last_error = None
         self.health.last_success = datetime.now(UTC)
 
-    async def _report(self) -> None:
+    async def report(self) -> None:
+        """Hand the current health to the sink (never raises)."""
         try:
             await self._sink.report(self.feed.name, self.health)
         except Exception as err:  # noqa: BLE001 - health reporting must never stop ingest
             logger.debug("feed %s could not report health: %s", self.feed.name, err)
 
-    def _delay(self) -> float:
+    def delay(self) -> float:
+        """Seconds until the next attempt: the interval, or a jittered backoff after failures."""
         failures = self.health.consecutive_failures
         if not failures:
             return self.feed.interval_s

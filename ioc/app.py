@@ -10,8 +10,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
+from feeds.registry import build_feed
+from feeds.runner import FeedRunner
 from geo import AreaIndex, load_pack
-from ioc.api import city, health, live, parking
+from ioc.api import city, health, ingest, live, parking
 from ioc.bus import RedisBus
 from ioc.hub import LiveHub
 from ioc.settings import Settings
@@ -44,9 +46,14 @@ def create_app(settings: Settings) -> FastAPI:
         bus = RedisBus(redis, settings.redis.prefix)
         hub = LiveHub(bus)
         await hub.start()
+        index = AreaIndex(layer)
+        # Pushed batches go through the same parse, geo-tag and publish path as polled ones.
+        runners = {
+            name: FeedRunner(build_feed(name, pack), bus, index.assign) for name in settings.feeds
+        }
         app.state.ioc = AppState(
-            settings=settings, pack=pack, layer=layer, index=AreaIndex(layer),
-            pool=pool, bus=bus, hub=hub, mode=report.mode,
+            settings=settings, pack=pack, layer=layer, index=index,
+            pool=pool, bus=bus, hub=hub, mode=report.mode, runners=runners,
         )
         try:
             yield
@@ -61,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="City feeds (signals, BRT, parking, public-service queues) on a live wall.",
         lifespan=lifespan,
     )
-    for module in (health, city, parking, live):
+    for module in (health, city, parking, ingest, live):
         app.include_router(module.router)
     if (settings.frontend_dist / "index.html").exists():
         app.mount("/", StaticFiles(directory=settings.frontend_dist, html=True), name="dashboard")

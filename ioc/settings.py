@@ -35,6 +35,22 @@ class EmbeddedSettings(BaseModel):
     redis_port: int = 63790
 
 
+class SourceSettings(BaseModel):
+    """Where one feed's payloads come from."""
+
+    kind: Literal["simulator", "http", "mqtt"] = "simulator"
+    url: str | None = None
+    topic: str | None = None
+    interval_s: float | None = None
+
+
+class PushKey(BaseModel):
+    """An API key allowed to push batches for one feed; only its SHA-256 is configured."""
+
+    feed: str
+    sha256: str
+
+
 class IngestSettings(BaseModel):
     """Batching of the writer."""
 
@@ -57,6 +73,10 @@ class Settings(BaseSettings):
     feeds: list[str] = Field(default_factory=lambda: ["parking"])
     frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
     basemap_style_url: str | None = None
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    push_keys: dict[str, PushKey] = Field(default_factory=dict)
+    push_max_bytes: int = 5 * 1024 * 1024
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
 
+from feeds.runner import FeedRunner
 from geo import AreaIndex, BoundaryLayer, CityPack
 from ioc.bus import RedisBus
 from ioc.hub import LiveHub
@@ -25,3 +26,4 @@ class AppState:
     bus: RedisBus
     hub: LiveHub
     mode: Mode
+    runners: dict[str, FeedRunner]

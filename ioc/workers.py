@@ -4,19 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from redis.asyncio import Redis
 
 from feeds.registry import build_feed
 from feeds.runner import FeedRunner
-from geo import AreaIndex, load_pack
+from feeds.sources import http_poll, mqtt_listen
+from geo import AreaIndex, CityPack, load_pack
 from ioc.bus import RedisBus
-from ioc.settings import Settings
+from ioc.settings import Settings, SourceSettings
 from ioc.storage.migrate import upgrade
 from ioc.storage.pool import open_pool
 from ioc.writer import Writer
 
 logger = logging.getLogger(__name__)
+
+
+def _feed_task(
+    settings: Settings, name: str, pack: CityPack, bus: RedisBus, index: AreaIndex,
+    stop: asyncio.Event,
+) -> Coroutine[Any, Any, None]:
+    """The loop that drives one feed from its configured source."""
+    source = settings.sources.get(name, SourceSettings())
+    if source.kind == "http":
+        if source.url is None:
+            raise ValueError(f"feed {name}: an http source needs a url")
+        feed = build_feed(name, pack, http_poll(source.url), source.interval_s)
+        return FeedRunner(feed, bus, index.assign).run(stop)
+    if source.kind == "mqtt":
+        runner = FeedRunner(build_feed(name, pack), bus, index.assign)
+        return mqtt_listen(
+            runner, source.url or settings.mqtt_url, source.topic or f"ioc/{name}", stop
+        )
+    feed = build_feed(name, pack, interval_s=source.interval_s)
+    return FeedRunner(feed, bus, index.assign).run(stop)
 
 
 async def run_workers(
@@ -41,8 +64,8 @@ async def run_workers(
             ).run(stop), name="writer"))
         if feeds:
             for name in settings.feeds:
-                runner = FeedRunner(build_feed(name, pack), bus, index.assign)
-                tasks.append(asyncio.create_task(runner.run(stop), name=f"feed-{name}"))
+                loop = _feed_task(settings, name, pack, bus, index, stop)
+                tasks.append(asyncio.create_task(loop, name=f"feed-{name}"))
         logger.info("workers running: %s", ", ".join(t.get_name() for t in tasks))
         await asyncio.gather(*tasks)
     finally:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import orjson
 import psycopg
 import pytest
 from redis import Redis as SyncRedis
@@ -20,6 +22,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT.parent / "shared" / "data"
 MACHINE_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 MACHINE_REDIS = "redis://127.0.0.1:6379/0"
+PUSH_KEY = "test-push-key-0123456789"
+PUSH_KEY_SHA256 = hashlib.sha256(PUSH_KEY.encode()).hexdigest()
 TABLES = ("parking_occupancy", "parking_latest", "dead_letter")
 
 
@@ -116,7 +120,8 @@ def server(
     """`ioc run` in a child process for one test module; what it wrote is removed after."""
     prefix = f"ioc-test-server-{uuid.uuid4().hex[:10]}"
     env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
-           "IOC_REDIS__PREFIX": prefix}
+           "IOC_REDIS__PREFIX": prefix, "IOC_PUSH_KEYS": orjson.dumps({
+               "test-source": {"feed": "parking", "sha256": PUSH_KEY_SHA256}}).decode()}
     try:
         with running(env, tmp_path_factory.mktemp("server") / "ioc.log") as server:
             yield server
