@@ -11,9 +11,9 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from feeds.base import Parsed, Rejected
+from feeds.parking_status import StatusMemory
 
 VEHICLE_TYPES = ("car", "motorbike")
-ALMOST_FULL = 0.9
 
 
 class ParkingObservation(NamedTuple):
@@ -69,17 +69,6 @@ def utc_text(stamp: datetime) -> str:
     return stamp.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def parking_status(is_open: bool, capacity: int, occupied: int) -> str:
-    """DATEX II style status of one vehicle type at a site."""
-    if not is_open:
-        return "closed"
-    if capacity == 0 or occupied >= capacity:
-        return "full"
-    if occupied / capacity >= ALMOST_FULL:
-        return "almostFull"
-    return "spacesAvailable"
-
-
 class InvalidRecord(ValueError):
     """One site record broke the payload schema."""
 
@@ -113,7 +102,7 @@ def _timestamp(value: Any) -> datetime:
     return stamp
 
 
-def parse_site(site: Any) -> list[ParkingObservation]:
+def parse_site(site: Any, memory: StatusMemory) -> list[ParkingObservation]:
     """Validate one site record and return one observation per vehicle type."""
     if not isinstance(site, dict):
         raise InvalidRecord(f"a site record must be an object, got {type(site).__name__}")
@@ -143,13 +132,17 @@ def parse_site(site: Any) -> list[ParkingObservation]:
             )
         out.append(ParkingObservation(
             site_id, vehicle_type, observed_at, capacity, occupied,
-            parking_status(is_open, capacity, occupied), lon, lat,
+            memory.status(site_id, vehicle_type, is_open, capacity, occupied), lon, lat,
         ))
     return out
 
 
-def parse_payload(payload: bytes) -> Parsed[ParkingObservation]:
-    """Parse an occupancy document; bad site records are rejected one by one."""
+def parse_payload(payload: bytes, memory: StatusMemory | None = None) -> Parsed[ParkingObservation]:
+    """Parse an occupancy document; bad site records are rejected one by one.
+
+    Statuses follow each site's hysteresis in `memory` (default thresholds without one).
+    """
+    memory = memory or StatusMemory()
     parsed: Parsed[ParkingObservation] = Parsed()
     try:
         document = orjson.loads(payload)
@@ -162,7 +155,7 @@ def parse_payload(payload: bytes) -> Parsed[ParkingObservation]:
         return parsed
     for site in sites:
         try:
-            parsed.observations.extend(parse_site(site))
+            parsed.observations.extend(parse_site(site, memory))
         except InvalidRecord as err:
             parsed.rejected.append(Rejected(str(err), orjson.dumps(site).decode()))
     return parsed
@@ -178,11 +171,15 @@ class ParkingFeed:
     mode: Literal["poll", "push"] = "poll"
 
     def __init__(
-        self, source: Callable[[], Awaitable[bytes]], interval_s: float = 2.0, name: str = "parking"
+        self,
+        source: Callable[[], Awaitable[bytes]],
+        interval_s: float = 2.0,
+        memory: StatusMemory | None = None,
     ) -> None:
-        self.name = name
+        self.name = "parking"
         self.interval_s = interval_s
         self._source = source
+        self._memory = memory or StatusMemory()
 
     async def fetch(self) -> bytes:
         """Return the next occupancy document from the source."""
@@ -190,4 +187,4 @@ class ParkingFeed:
 
     def parse(self, payload: bytes) -> Parsed[ParkingObservation]:
         """Parse an occupancy document without I/O."""
-        return parse_payload(payload)
+        return parse_payload(payload, self._memory)

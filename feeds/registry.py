@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from feeds.base import Feed
 from feeds.parking import ParkingFeed
+from feeds.parking_status import StatusMemory
 from feeds.simulator import ParkingSimulator
 from geo import CityPack
 
@@ -18,9 +19,10 @@ Source = Callable[[], Awaitable[bytes]]
 
 
 def _parking(pack: CityPack, source: Source | None, interval_s: float | None) -> Feed:
+    sites = pack.asset_features("parking")
     if source is None:
-        source = ParkingSimulator(pack.asset_features("parking"), timezone=pack.timezone)
-    return ParkingFeed(source, interval_s=interval_s or 2.0)
+        source = ParkingSimulator(sites, timezone=pack.timezone)
+    return ParkingFeed(source, interval_s=interval_s or 2.0, memory=StatusMemory(sites))
 
 
 FEEDS: dict[str, Callable[[CityPack, Source | None, float | None], Feed]] = {

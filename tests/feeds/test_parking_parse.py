@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from feeds.parking import ParkingObservation, parking_status, parse_payload
+from feeds.parking import ParkingObservation, parse_payload
 
 
 def _site(**overrides: object) -> dict[str, object]:
@@ -67,14 +67,6 @@ def test_a_payload_that_is_not_json_is_one_rejected_record() -> None:
     assert len(parsed.rejected) == 1
     assert parsed.rejected[0].reason.startswith("payload is not JSON")
     assert "502 Bad Gateway" in parsed.rejected[0].raw
-
-
-def test_status_follows_datex_ii_names() -> None:
-    assert parking_status(False, 100, 0) == "closed"
-    assert parking_status(True, 100, 100) == "full"
-    assert parking_status(True, 100, 90) == "almostFull"
-    assert parking_status(True, 100, 89) == "spacesAvailable"
-    assert parking_status(True, 0, 0) == "full"
 
 
 def test_the_bus_form_is_utc_with_a_fixed_width_and_carries_the_district() -> None:
