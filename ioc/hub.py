@@ -15,7 +15,7 @@ from ioc.bus import LiveMessage, RedisBus, parse_live
 
 logger = logging.getLogger(__name__)
 
-STREAMS = ("districts", "parking")
+STREAMS = ("districts", "parking", "queues")
 
 
 @dataclass(eq=False)

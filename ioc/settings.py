@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     city_pack: Path = PROJECT_ROOT / "packs" / "hanoi"
-    feeds: list[str] = Field(default_factory=lambda: ["parking"])
+    feeds: list[str] = Field(default_factory=lambda: ["parking", "queues"])
     frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
     basemap_style_url: str | None = None
     sources: dict[str, SourceSettings] = Field(default_factory=dict)

@@ -8,6 +8,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from geo import BoundaryLayer
 from ioc.storage.parking import DistrictParking, district_parking, parking_sites
+from ioc.storage.queues import district_queues, queue_points
 
 
 def _empty(code: str) -> DistrictParking:
@@ -30,3 +31,12 @@ async def parking_snapshot(pool: AsyncConnectionPool) -> dict[str, Any]:
     """Every car park's live state."""
     async with pool.connection() as conn:
         return {"sites": await parking_sites(conn)}
+
+
+async def queues_snapshot(pool: AsyncConnectionPool) -> dict[str, Any]:
+    """Every desk's latest counters and waiting figures, and their district totals."""
+    async with pool.connection() as conn:
+        districts = await district_queues(conn)
+        points = await queue_points(conn)
+    return {"districts": [{"code": c, "queues": q} for c, q in sorted(districts.items())],
+            "points": points}

@@ -10,14 +10,15 @@ from typing import Any
 import orjson
 import psycopg
 
+from ioc.storage.append import WriteResult
 from ioc.storage.parking import (
     ParkingRow,
-    WriteResult,
     district_parking,
     parking_row,
     parking_sites,
     write_parking,
 )
+from ioc.storage.queues import QueueRow, district_queues, queue_points, queue_row, write_queues
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +59,30 @@ async def parking_deltas(
     ]
 
 
+async def queue_deltas(conn: psycopg.AsyncConnection, rows: Sequence[QueueRow]) -> list[LiveDelta]:
+    """Fresh waiting figures for the desks and districts whose counters a batch reported."""
+    snapshots = [row for kind, row in rows if kind == "counters"]
+    if not snapshots:
+        return []
+    codes = sorted({r[5] for r in snapshots if r[5] is not None})
+    districts = await district_queues(conn, codes)
+    points = await queue_points(conn, sorted({r[1] for r in snapshots}))
+    body = {"districts": [{"code": c, "queues": districts[c]} for c in codes if c in districts],
+            "points": points}
+    return [LiveDelta("queues", orjson.dumps(body))]
+
+
 TABLES: dict[str, FeedTable] = {
     "parking": FeedTable(
         decode=parking_row,
         write=write_parking,
         deltas=parking_deltas,
         newest=lambda rows: datetime.fromisoformat(max(r[0] for r in rows)),
+    ),
+    "queues": FeedTable(
+        decode=queue_row,
+        write=write_queues,
+        deltas=queue_deltas,
+        newest=lambda rows: datetime.fromisoformat(max(row[0] for _, row in rows)),
     ),
 }

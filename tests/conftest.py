@@ -24,7 +24,8 @@ MACHINE_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 PUSH_KEY = "test-push-key-0123456789"
 PUSH_KEY_SHA256 = hashlib.sha256(PUSH_KEY.encode()).hexdigest()
-TABLES = ("parking_occupancy", "parking_latest", "dead_letter")
+TABLES = ("parking_occupancy", "parking_latest", "dead_letter", "queue_ticket_events",
+          "queue_counter_snapshots", "queue_latest")
 
 
 def _reachable(port: int) -> bool:

@@ -8,11 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from feeds.registry import LAG_ALLOWANCE_S
 from ioc.api.deps import State
 
 router = APIRouter(tags=["health"])
 
-LAG_ALLOWANCE_S = 30.0
+DEFAULT_ALLOWANCE_S = 60.0
+
 
 
 class Component(BaseModel):
@@ -57,7 +59,7 @@ def _stamp(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def feed_status(raw: dict[str, str], now: datetime) -> FeedStatus:
+def feed_status(raw: dict[str, str], now: datetime, allowance_s: float) -> FeedStatus:
     """Turn the recorded fields of a feed into its status (silent, failing, lagging, ok)."""
     last_ms = raw.get("last_observation_ms")
     last = None if not last_ms else datetime.fromtimestamp(int(last_ms) / 1000, UTC)
@@ -66,7 +68,7 @@ def feed_status(raw: dict[str, str], now: datetime) -> FeedStatus:
         status = "silent"
     elif raw.get("last_error"):
         status = "failing"
-    elif lag is not None and lag > LAG_ALLOWANCE_S:
+    elif lag is not None and lag > allowance_s:
         status = "lagging"
     else:
         status = "ok"
@@ -98,7 +100,8 @@ async def health(state: State) -> Any:
     try:
         await state.bus.redis.ping()
         for feed in state.settings.feeds:
-            feeds[feed] = feed_status(await state.bus.health(feed), now)
+            allowance = LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S)
+            feeds[feed] = feed_status(await state.bus.health(feed), now, allowance)
     except Exception as err:  # noqa: BLE001
         redis = Component(ok=False, error=str(err))
     healthy = database.ok and redis.ok and all(f.status == "ok" for f in feeds.values())

@@ -13,7 +13,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ioc.api.deps import WsState
 from ioc.hub import STREAMS, LiveClient, delta_frame
-from ioc.snapshots import districts_snapshot, parking_snapshot
+from ioc.snapshots import districts_snapshot, parking_snapshot, queues_snapshot
 from ioc.state import AppState
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,8 @@ MAX_OVERFLOWS = 20
 async def _snapshot(state: AppState, stream: str) -> dict[str, Any]:
     if stream == "districts":
         return await districts_snapshot(state.pool, state.layer)
+    if stream == "queues":
+        return await queues_snapshot(state.pool)
     return await parking_snapshot(state.pool)
 
 

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import psycopg.errors
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """How many rows a batch offered, and how many were new (the rest were replays)."""
+
+    offered: int
+    inserted: int
 
 
 async def copy_rows(

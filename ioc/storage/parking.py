@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from ioc.storage.append import append_once, upsert_newest
+from ioc.storage.append import WriteResult, append_once, upsert_newest
 
 # A bus record as the writer stores it: (time as UTC ISO text, site, vehicle type, district,
 # capacity, occupied, status, lon, lat). PostgreSQL parses the time, not Python.
@@ -29,14 +29,6 @@ def parking_row(record: dict[str, Any]) -> ParkingRow:
         int(record["capacity"]), int(record["occupied"]), str(record["status"]),
         float(record["lon"]), float(record["lat"]),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    """How many rows a batch offered, and how many were new (the rest were replays)."""
-
-    offered: int
-    inserted: int
 
 
 async def write_parking(conn: psycopg.AsyncConnection, rows: Sequence[ParkingRow]) -> WriteResult:

@@ -1,0 +1,1 @@
+"""Public-service queues: one-stop-shop ticket events, counter snapshots, online applications."""
