@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from feeds.base import Feed
 from feeds.parking import ParkingFeed
@@ -11,6 +13,8 @@ from feeds.queues.feed import QueuesFeed
 from feeds.queues.points import load_service_points
 from feeds.queues.simulator import QueueSimulator
 from feeds.simulator import ParkingSimulator
+from feeds.transit.feed import BrtTripFeed, BrtVehicleFeed, simulated_brt_feeds
+from feeds.transit.gtfs_static import load_gtfs
 from geo import CityPack
 
 
@@ -35,15 +39,44 @@ def _queues(pack: CityPack, source: Source | None, interval_s: float | None) -> 
     return QueuesFeed(source, points, interval_s=interval_s or 5.0)
 
 
+@functools.cache
+def _brt_line(gtfs: Path) -> tuple[Feed, Feed]:
+    # Both BRT feeds report the same simulated buses, so they share one simulator.
+    vehicles, trips = simulated_brt_feeds(load_gtfs(gtfs))
+    return vehicles, trips
+
+
+def _brt_static(pack: CityPack) -> Path:
+    if pack.gtfs_path is None:
+        raise UnknownFeed(f"pack {pack.name!r} has no GTFS feed for its BRT line")
+    return pack.gtfs_path
+
+
+def _brt_vehicles(pack: CityPack, source: Source | None, interval_s: float | None) -> Feed:
+    if source is None:
+        return _brt_line(_brt_static(pack))[0]
+    return BrtVehicleFeed(source, interval_s=interval_s or 10.0)
+
+
+def _brt_trips(pack: CityPack, source: Source | None, interval_s: float | None) -> Feed:
+    if source is None:
+        return _brt_line(_brt_static(pack))[1]
+    return BrtTripFeed(source, load_gtfs(_brt_static(pack)), interval_s=interval_s or 30.0)
+
+
 FEEDS: dict[str, Callable[[CityPack, Source | None, float | None], Feed]] = {
     "parking": _parking,
     "queues": _queues,
+    "brt_vehicles": _brt_vehicles,
+    "brt_trips": _brt_trips,
 }
 
 
 # How stale a feed's newest observation may be before /api/health calls it lagging: queue
 # desks report once a simulated minute, car parks every few seconds.
-LAG_ALLOWANCE_S: dict[str, float] = {"parking": 30.0, "queues": 120.0}
+LAG_ALLOWANCE_S: dict[str, float] = {
+    "parking": 30.0, "queues": 120.0, "brt_vehicles": 60.0, "brt_trips": 120.0,
+}
 
 
 def build_feed(

@@ -75,6 +75,12 @@ class CityPack:
             )
         return self._layers[name]
 
+    @property
+    def gtfs_path(self) -> Path | None:
+        """The city's GTFS static feed for its BRT line (a folder or zip), if it has one."""
+        relative = self.manifest.get("gtfs")
+        return None if relative is None else self.root / relative
+
     def asset_features(self, kind: str) -> list[dict[str, Any]]:
         """GeoJSON features of one kind of asset (e.g. "parking")."""
         relative = self.manifest.get("assets", {}).get(kind)

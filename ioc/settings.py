@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     city_pack: Path = PROJECT_ROOT / "packs" / "hanoi"
-    feeds: list[str] = Field(default_factory=lambda: ["parking", "queues"])
+    feeds: list[str] = Field(
+        default_factory=lambda: ["parking", "queues", "brt_vehicles", "brt_trips"]
+    )
     frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
     basemap_style_url: str | None = None
     sources: dict[str, SourceSettings] = Field(default_factory=dict)

@@ -7,6 +7,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from geo import BoundaryLayer
+from ioc.storage.brt import brt_vehicles
 from ioc.storage.parking import DistrictParking, district_parking, parking_sites
 from ioc.storage.queues import district_queues, queue_points
 
@@ -40,3 +41,9 @@ async def queues_snapshot(pool: AsyncConnectionPool) -> dict[str, Any]:
         points = await queue_points(conn)
     return {"districts": [{"code": c, "queues": q} for c, q in sorted(districts.items())],
             "points": points}
+
+
+async def brt_snapshot(pool: AsyncConnectionPool) -> dict[str, Any]:
+    """Every bus's latest position."""
+    async with pool.connection() as conn:
+        return {"vehicles": await brt_vehicles(conn)}

@@ -11,6 +11,13 @@ import orjson
 import psycopg
 
 from ioc.storage.append import WriteResult
+from ioc.storage.brt import (
+    brt_vehicles,
+    position_row,
+    stop_event_row,
+    write_positions,
+    write_stop_events,
+)
 from ioc.storage.parking import (
     ParkingRow,
     district_parking,
@@ -72,17 +79,40 @@ async def queue_deltas(conn: psycopg.AsyncConnection, rows: Sequence[QueueRow]) 
     return [LiveDelta("queues", orjson.dumps(body))]
 
 
+async def brt_deltas(
+    conn: psycopg.AsyncConnection, rows: Sequence[tuple[Any, ...]]
+) -> list[LiveDelta]:
+    """The latest position of every bus a batch reported."""
+    vehicles = await brt_vehicles(conn, sorted({r[1] for r in rows}))
+    return [LiveDelta("brt", orjson.dumps({"vehicles": vehicles}))]
+
+
+async def no_deltas(conn: psycopg.AsyncConnection, rows: Sequence[Any]) -> list[LiveDelta]:
+    """Feeds whose rows change nothing on the wall by themselves."""
+    return []
+
+
+def _newest_text(rows: Sequence[tuple[Any, ...]]) -> datetime:
+    return datetime.fromisoformat(max(r[0] for r in rows))
+
+
 TABLES: dict[str, FeedTable] = {
     "parking": FeedTable(
         decode=parking_row,
         write=write_parking,
         deltas=parking_deltas,
-        newest=lambda rows: datetime.fromisoformat(max(r[0] for r in rows)),
+        newest=_newest_text,
     ),
     "queues": FeedTable(
         decode=queue_row,
         write=write_queues,
         deltas=queue_deltas,
         newest=lambda rows: datetime.fromisoformat(max(row[0] for _, row in rows)),
+    ),
+    "brt_vehicles": FeedTable(
+        decode=position_row, write=write_positions, deltas=brt_deltas, newest=_newest_text,
+    ),
+    "brt_trips": FeedTable(
+        decode=stop_event_row, write=write_stop_events, deltas=no_deltas, newest=_newest_text,
     ),
 }

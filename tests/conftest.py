@@ -25,7 +25,8 @@ MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 PUSH_KEY = "test-push-key-0123456789"
 PUSH_KEY_SHA256 = hashlib.sha256(PUSH_KEY.encode()).hexdigest()
 TABLES = ("parking_occupancy", "parking_latest", "dead_letter", "queue_ticket_events",
-          "queue_counter_snapshots", "queue_latest")
+          "queue_counter_snapshots", "queue_latest", "brt_vehicle_positions",
+          "brt_vehicle_latest", "brt_stop_events")
 
 
 def _reachable(port: int) -> bool:

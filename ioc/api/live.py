@@ -13,7 +13,12 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ioc.api.deps import WsState
 from ioc.hub import STREAMS, LiveClient, delta_frame
-from ioc.snapshots import districts_snapshot, parking_snapshot, queues_snapshot
+from ioc.snapshots import (
+    brt_snapshot,
+    districts_snapshot,
+    parking_snapshot,
+    queues_snapshot,
+)
 from ioc.state import AppState
 
 logger = logging.getLogger(__name__)
@@ -28,6 +33,8 @@ async def _snapshot(state: AppState, stream: str) -> dict[str, Any]:
         return await districts_snapshot(state.pool, state.layer)
     if stream == "queues":
         return await queues_snapshot(state.pool)
+    if stream == "brt":
+        return await brt_snapshot(state.pool)
     return await parking_snapshot(state.pool)
 
 

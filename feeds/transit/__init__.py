@@ -1,0 +1,1 @@
+"""Transit feeds (Hanoi BRT): GTFS static and GTFS-Realtime adapters, headways, a simulator."""
