@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 
@@ -58,6 +60,12 @@ class Feed(Protocol):
     def parse(self, payload: bytes) -> Parsed[Any]:
         """Turn a payload into observations and rejects, without any I/O."""
         ...
+
+
+@functools.lru_cache(maxsize=4096)
+def utc_text(stamp: datetime) -> str:
+    """Fixed-width UTC ISO 8601 text of a time (cached: a payload shares a few instants)."""
+    return stamp.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class FeedError(RuntimeError):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 import orjson
 
-from feeds.base import Parsed, Rejected
+from feeds.base import Parsed, Rejected, utc_text
 from feeds.parking_status import StatusMemory
 
 VEHICLE_TYPES = ("car", "motorbike")
@@ -61,12 +60,6 @@ class ParkingObservation(NamedTuple):
             "lat": self.lat,
             "district": self.district,
         }
-
-
-@functools.lru_cache(maxsize=4096)
-def utc_text(stamp: datetime) -> str:
-    """Fixed-width UTC ISO 8601 text of a time (cached: a payload shares a few instants)."""
-    return stamp.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class InvalidRecord(ValueError):

@@ -12,6 +12,8 @@ from feeds.parking_status import StatusMemory
 from feeds.queues.feed import QueuesFeed
 from feeds.queues.points import load_service_points
 from feeds.queues.simulator import QueueSimulator
+from feeds.signals.feed import SignalsFeed, locations_from_features
+from feeds.signals.simulator import SignalSimulator
 from feeds.simulator import ParkingSimulator
 from feeds.transit.feed import BrtTripFeed, BrtVehicleFeed, simulated_brt_feeds
 from feeds.transit.gtfs_static import load_gtfs
@@ -37,6 +39,14 @@ def _queues(pack: CityPack, source: Source | None, interval_s: float | None) -> 
     if source is None:
         source = QueueSimulator(points.values(), timezone=pack.timezone)
     return QueuesFeed(source, points, interval_s=interval_s or 5.0)
+
+
+def _signals(pack: CityPack, source: Source | None, interval_s: float | None) -> Feed:
+    features = pack.asset_features("signals")
+    if source is None:
+        source = SignalSimulator(features, timezone=pack.timezone)
+    return SignalsFeed(source, interval_s=interval_s or 5.0, zone=pack.timezone,
+                       locations=locations_from_features(features))
 
 
 @functools.cache
@@ -67,6 +77,7 @@ def _brt_trips(pack: CityPack, source: Source | None, interval_s: float | None) 
 FEEDS: dict[str, Callable[[CityPack, Source | None, float | None], Feed]] = {
     "parking": _parking,
     "queues": _queues,
+    "signals": _signals,
     "brt_vehicles": _brt_vehicles,
     "brt_trips": _brt_trips,
 }
@@ -75,7 +86,7 @@ FEEDS: dict[str, Callable[[CityPack, Source | None, float | None], Feed]] = {
 # How stale a feed's newest observation may be before /api/health calls it lagging: queue
 # desks report once a simulated minute, car parks every few seconds.
 LAG_ALLOWANCE_S: dict[str, float] = {
-    "parking": 30.0, "queues": 120.0, "brt_vehicles": 60.0, "brt_trips": 120.0,
+    "parking": 30.0, "queues": 120.0, "signals": 60.0, "brt_vehicles": 60.0, "brt_trips": 120.0,
 }
 
 

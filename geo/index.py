@@ -38,10 +38,17 @@ class AreaIndex:
         self._m_per_deg_lon = _M_PER_DEG * math.cos(math.radians(centre_lat))
 
     def assign(self, lons: Sequence[float], lats: Sequence[float]) -> list[str | None]:
-        """Unit code of each point (None for points beyond the tolerance)."""
-        points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        if len(points) == 0:
-            return []
+        """Unit code of each point (None beyond the tolerance, or with no position at all)."""
+        x = np.asarray(lons, dtype=float)
+        y = np.asarray(lats, dtype=float)
+        result = np.full(len(x), -1, dtype=np.int64)
+        # A record without a position (NaN) has no area; it is not "outside" either.
+        located = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+        if located.size:
+            result[located] = self._assign_located(shapely.points(x[located], y[located]))
+        return [None if i < 0 else str(self._codes[i]) for i in result]
+
+    def _assign_located(self, points: np.ndarray) -> np.ndarray:
         none = len(self._codes)
         result = np.full(len(points), none, dtype=np.int64)
         pairs = self._tree.query(points, predicate="intersects")
@@ -52,7 +59,7 @@ class AreaIndex:
         if missing.size:
             result[missing] = self._nearest(points[missing])
         self.outside_count += int(np.count_nonzero(result < 0))
-        return [None if i < 0 else str(self._codes[i]) for i in result]
+        return result
 
     def assign_one(self, lon: float, lat: float) -> str | None:
         """Unit code of one point."""

@@ -15,7 +15,7 @@ from ioc.bus import LiveMessage, RedisBus, parse_live
 
 logger = logging.getLogger(__name__)
 
-STREAMS = ("districts", "parking", "queues", "brt")
+STREAMS = ("districts", "parking", "signals", "queues", "brt")
 
 
 @dataclass(eq=False)

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     port: int = 8000
     city_pack: Path = PROJECT_ROOT / "packs" / "hanoi"
     feeds: list[str] = Field(
-        default_factory=lambda: ["parking", "queues", "brt_vehicles", "brt_trips"]
+        default_factory=lambda: ["parking", "signals", "queues", "brt_vehicles", "brt_trips"]
     )
     frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
     basemap_style_url: str | None = None

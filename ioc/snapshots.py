@@ -10,6 +10,7 @@ from geo import BoundaryLayer
 from ioc.storage.brt import brt_vehicles
 from ioc.storage.parking import DistrictParking, district_parking, parking_sites
 from ioc.storage.queues import district_queues, queue_points
+from ioc.storage.signals import district_signals, signal_units
 
 
 def _empty(code: str) -> DistrictParking:
@@ -47,3 +48,12 @@ async def brt_snapshot(pool: AsyncConnectionPool) -> dict[str, Any]:
     """Every bus's latest position."""
     async with pool.connection() as conn:
         return {"vehicles": await brt_vehicles(conn)}
+
+
+async def signals_snapshot(pool: AsyncConnectionPool) -> dict[str, Any]:
+    """Every signal's live status, and the figures of each district."""
+    async with pool.connection() as conn:
+        districts = await district_signals(conn)
+        units = await signal_units(conn)
+    return {"districts": [{"code": c, "signals": d} for c, d in sorted(districts.items())],
+            "units": units}

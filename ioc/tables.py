@@ -26,6 +26,13 @@ from ioc.storage.parking import (
     write_parking,
 )
 from ioc.storage.queues import QueueRow, district_queues, queue_points, queue_row, write_queues
+from ioc.storage.signals import (
+    SignalRow,
+    district_signals,
+    signal_row,
+    signal_units,
+    write_signals,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,21 @@ async def no_deltas(conn: psycopg.AsyncConnection, rows: Sequence[Any]) -> list[
     return []
 
 
+async def signal_deltas(
+    conn: psycopg.AsyncConnection, rows: Sequence[SignalRow]
+) -> list[LiveDelta]:
+    """Status changes of the units a batch touched, and their districts' figures."""
+    statuses = [row for kind, row in rows if kind == "status"]
+    if not statuses:
+        return []
+    codes = sorted({r[5] for r in statuses if r[5] is not None})
+    districts = await district_signals(conn, codes)
+    units = await signal_units(conn, sorted({r[1] for r in statuses}))
+    body = {"districts": [{"code": c, "signals": districts[c]} for c in codes if c in districts],
+            "units": units}
+    return [LiveDelta("signals", orjson.dumps(body))]
+
+
 def _newest_text(rows: Sequence[tuple[Any, ...]]) -> datetime:
     return datetime.fromisoformat(max(r[0] for r in rows))
 
@@ -107,6 +129,12 @@ TABLES: dict[str, FeedTable] = {
         decode=queue_row,
         write=write_queues,
         deltas=queue_deltas,
+        newest=lambda rows: datetime.fromisoformat(max(row[0] for _, row in rows)),
+    ),
+    "signals": FeedTable(
+        decode=signal_row,
+        write=write_signals,
+        deltas=signal_deltas,
         newest=lambda rows: datetime.fromisoformat(max(row[0] for _, row in rows)),
     ),
     "brt_vehicles": FeedTable(

@@ -26,7 +26,8 @@ PUSH_KEY = "test-push-key-0123456789"
 PUSH_KEY_SHA256 = hashlib.sha256(PUSH_KEY.encode()).hexdigest()
 TABLES = ("parking_occupancy", "parking_latest", "dead_letter", "queue_ticket_events",
           "queue_counter_snapshots", "queue_latest", "brt_vehicle_positions",
-          "brt_vehicle_latest", "brt_stop_events")
+          "brt_vehicle_latest", "brt_stop_events", "signal_events", "signal_status",
+          "signal_status_latest")
 
 
 def _reachable(port: int) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from feeds.parking import utc_text
+from feeds.base import utc_text
 
 # Qmatic-style ticket lifecycle: issued at the kiosk, called to a counter, then either served
 # (the event's time is when service finished) or a no-show (called, nobody came).

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from feeds.base import Rejected
-from feeds.parking import utc_text
+from feeds.base import Rejected, utc_text
 
 
 class VehiclePosition(NamedTuple):

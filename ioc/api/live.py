@@ -18,6 +18,7 @@ from ioc.snapshots import (
     districts_snapshot,
     parking_snapshot,
     queues_snapshot,
+    signals_snapshot,
 )
 from ioc.state import AppState
 
@@ -35,6 +36,8 @@ async def _snapshot(state: AppState, stream: str) -> dict[str, Any]:
         return await queues_snapshot(state.pool)
     if stream == "brt":
         return await brt_snapshot(state.pool)
+    if stream == "signals":
+        return await signals_snapshot(state.pool)
     return await parking_snapshot(state.pool)
 
 

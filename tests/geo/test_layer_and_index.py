@@ -141,3 +141,12 @@ def test_import_names_the_missing_field(tmp_path: Path) -> None:
          "geometry": {"type": "Point", "coordinates": [105.8, 21.0]}}]}))
     with pytest.raises(LayerError, match="no field 'code'"):
         load_layer(path, "bad")
+
+
+def test_points_without_a_position_get_no_unit_and_are_not_counted_outside(
+    districts: BoundaryLayer,
+) -> None:
+    index = AreaIndex(districts)
+    nan = float("nan")
+    assert index.assign([nan, 105.8421], [nan, 21.0239]) == [None, "002"]
+    assert index.outside_count == 0

@@ -32,7 +32,8 @@ def test_keys_are_checked_before_anything_is_read(server: Server) -> None:
     body = orjson.dumps({"sites": [SITE]})
     assert _push(server, body, key=None).status_code == 401
     assert _push(server, body, key="not-a-key").status_code == 401
-    assert _push(server, body, feed="signals").status_code == 404
+    assert _push(server, body, feed="signals").status_code == 403  # a parking key
+    assert _push(server, body, feed="trams").status_code == 404
 
 
 def test_an_oversized_batch_is_refused(server: Server) -> None:

@@ -1,0 +1,1 @@
+"""Traffic signals: controller event logs (Indiana enumeration), unit status and ATSPM measures."""
