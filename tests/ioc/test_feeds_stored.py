@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-
-import pytest
-from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 
 from feeds.queues.feed import QueuesFeed
 from feeds.queues.points import load_service_points
@@ -16,57 +11,27 @@ from feeds.runner import FeedRunner
 from feeds.transit.feed import simulated_brt_feeds
 from feeds.transit.gtfs_static import load_gtfs
 from feeds.transit.simulator import BrtSimulator
-from geo import AreaIndex, load_pack
-from ioc.bus import RedisBus
-from ioc.settings import PROJECT_ROOT
 from ioc.storage.brt import brt_vehicles
-from ioc.storage.pool import open_pool
 from ioc.storage.queues import district_queues
-from ioc.writer import Writer
+from tests.ioc.conftest import PACK, Ingest
 
-PACK = load_pack(PROJECT_ROOT / "packs" / "hanoi")
 MONDAY_10_HANOI = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def parts(db: str, redis_url: str, redis_prefix: str
-                ) -> AsyncIterator[tuple[RedisBus, AsyncConnectionPool, AreaIndex]]:
-    redis = Redis.from_url(redis_url)
-    pool = await open_pool(db)
-    yield RedisBus(redis, redis_prefix), pool, AreaIndex(PACK.layer(PACK.default_layer))
-    await pool.close()
-    await redis.aclose()
-
-
-async def _store(bus: RedisBus, pool: AsyncConnectionPool, feeds: list[str]) -> Writer:
-    writer = Writer(pool, bus, feeds, block_ms=100)
-    await writer.start()
-    idle = 0
-    while idle < 2:
-        idle = 0 if await writer.step() else idle + 1
-    return writer
-
-
-async def _count(pool: AsyncConnectionPool, table: str) -> int:
-    async with pool.connection() as conn:
-        row = await (await conn.execute(f"SELECT count(*) FROM {table}")).fetchone()
-        return int(row[0]) if row else 0
-
-
 async def test_a_monday_morning_of_queues_is_stored_and_rolled_up_by_district(
-    parts: tuple[RedisBus, AsyncConnectionPool, AreaIndex],
+    ingest: Ingest,
 ) -> None:
-    bus, pool, index = parts
+    bus, pool, index = ingest.bus, ingest.pool, ingest.index
     points = load_service_points(PACK.asset_features("service_points"))
     simulator = QueueSimulator(points.values(), now=lambda: MONDAY_10_HANOI)
     runner = FeedRunner(QueuesFeed(simulator, points), bus, index.assign)
     sent = await runner.run_once()
-    writer = await _store(bus, pool, ["queues"])
+    writer = await ingest.store(["queues"])
     assert writer.stats.dead == 0 and runner.health.rejected == 0
-    events = await _count(pool, "queue_ticket_events")
-    snapshots = await _count(pool, "queue_counter_snapshots")
+    events = await ingest.count("queue_ticket_events")
+    snapshots = await ingest.count("queue_counter_snapshots")
     assert events > 1000 and events + snapshots == sent
-    assert await _count(pool, "queue_latest") == len(points)
+    assert await ingest.count("queue_latest") == len(points)
     async with pool.connection() as conn:
         by_district = await district_queues(conn)
     # Every district's desk sits at its administrative centre, so all 30 report.
@@ -75,16 +40,16 @@ async def test_a_monday_morning_of_queues_is_stored_and_rolled_up_by_district(
 
 
 async def test_simulated_brt_buses_and_stop_events_are_stored_with_districts(
-    parts: tuple[RedisBus, AsyncConnectionPool, AreaIndex],
+    ingest: Ingest,
 ) -> None:
-    bus, pool, index = parts
+    bus, pool, index = ingest.bus, ingest.pool, ingest.index
     static = load_gtfs(PACK.root / "brt")
     simulator = BrtSimulator(static, now=lambda: MONDAY_10_HANOI)
     simulator.advance_to(MONDAY_10_HANOI)
     vehicles, trips = simulated_brt_feeds(static, simulator)
     for feed in (vehicles, trips):
         await FeedRunner(feed, bus, index.assign).run_once()
-    writer = await _store(bus, pool, ["brt_vehicles", "brt_trips"])
+    writer = await ingest.store(["brt_vehicles", "brt_trips"])
     assert writer.stats.dead == 0
     async with pool.connection() as conn:
         buses = await brt_vehicles(conn)
@@ -92,7 +57,7 @@ async def test_simulated_brt_buses_and_stop_events_are_stored_with_districts(
     assert len(buses) >= 6
     # Line 01 runs from Ba Đình/Đống Đa through Thanh Xuân and Nam Từ Liêm to Hà Đông.
     assert {b["district"] for b in buses} <= {"001", "005", "006", "009", "019", "268", "021"}
-    assert await _count(pool, "brt_stop_events") > 0
+    assert await ingest.count("brt_stop_events") > 0
     async with pool.connection() as conn:
         row = await (await conn.execute(
             "SELECT count(*) FROM brt_stop_events WHERE delay_s IS NOT NULL")).fetchone()
@@ -100,9 +65,9 @@ async def test_simulated_brt_buses_and_stop_events_are_stored_with_districts(
 
 
 async def test_replaying_the_same_bus_positions_stores_them_once(
-    parts: tuple[RedisBus, AsyncConnectionPool, AreaIndex],
+    ingest: Ingest,
 ) -> None:
-    bus, pool, index = parts
+    bus, index = ingest.bus, ingest.index
     static = load_gtfs(PACK.root / "brt")
     simulator = BrtSimulator(static, now=lambda: MONDAY_10_HANOI)
     simulator.advance_to(MONDAY_10_HANOI)
@@ -111,6 +76,6 @@ async def test_replaying_the_same_bus_positions_stores_them_once(
     payload = await vehicles.fetch()
     await runner.ingest(payload)
     await runner.ingest(payload)
-    writer = await _store(bus, pool, ["brt_vehicles"])
+    writer = await ingest.store(["brt_vehicles"])
     assert writer.stats.duplicates == writer.stats.stored > 0
-    assert await _count(pool, "brt_vehicle_positions") == writer.stats.stored
+    assert await ingest.count("brt_vehicle_positions") == writer.stats.stored

@@ -2,52 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
-from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 
 from feeds.runner import FeedRunner
 from feeds.signals.faults import Fault
 from feeds.signals.feed import SignalsFeed, locations_from_features
 from feeds.signals.simulator import SignalSimulator
-from geo import AreaIndex, load_pack
-from ioc.bus import RedisBus
-from ioc.settings import PROJECT_ROOT
-from ioc.storage.pool import open_pool
 from ioc.storage.signals import district_signals, signal_units
-from ioc.writer import Writer
 from tests.conftest import shared_file
+from tests.ioc.conftest import PACK, Ingest
 
-PACK = load_pack(PROJECT_ROOT / "packs" / "hanoi")
 MONDAY_8_HANOI = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def parts(db: str, redis_url: str, redis_prefix: str
-                ) -> AsyncIterator[tuple[RedisBus, AsyncConnectionPool, AreaIndex]]:
-    redis = Redis.from_url(redis_url)
-    pool = await open_pool(db)
-    yield RedisBus(redis, redis_prefix), pool, AreaIndex(PACK.layer(PACK.default_layer))
-    await pool.close()
-    await redis.aclose()
-
-
-async def _store(bus: RedisBus, pool: AsyncConnectionPool) -> Writer:
-    writer = Writer(pool, bus, ["signals"], block_ms=100)
-    await writer.start()
-    idle = 0
-    while idle < 2:
-        idle = 0 if await writer.step() else idle + 1
-    return writer
-
-
 async def test_a_signal_put_into_flash_is_reported_flash_and_the_rest_normal(
-    parts: tuple[RedisBus, AsyncConnectionPool, AreaIndex],
+    ingest: Ingest,
 ) -> None:
-    bus, pool, index = parts
+    bus, pool, index = ingest.bus, ingest.pool, ingest.index
     features = PACK.asset_features("signals")
     clock = [MONDAY_8_HANOI]
     simulator = SignalSimulator(features, timezone=PACK.timezone, now=lambda: clock[0])
@@ -59,7 +30,7 @@ async def test_a_signal_put_into_flash_is_reported_flash_and_the_rest_normal(
     for _ in range(4):
         clock[0] += timedelta(minutes=1)
         await runner.run_once()
-    writer = await _store(bus, pool)
+    writer = await ingest.store(["signals"])
     assert writer.stats.dead == 0 and runner.health.rejected == 0
     assert writer.stats.stored > 10_000  # four minutes of 41 intersections at the morning peak
     async with pool.connection() as conn:
@@ -73,9 +44,9 @@ async def test_a_signal_put_into_flash_is_reported_flash_and_the_rest_normal(
 
 
 async def test_the_real_atspm_sample_is_stored_once_even_when_imported_twice(
-    parts: tuple[RedisBus, AsyncConnectionPool, AreaIndex],
+    ingest: Ingest,
 ) -> None:
-    bus, pool, index = parts
+    bus, pool, index = ingest.bus, ingest.pool, ingest.index
     payload = shared_file("signals/atspm-sample/sample_raw_data.csv").read_bytes()
 
     async def source() -> bytes:
@@ -85,7 +56,7 @@ async def test_the_real_atspm_sample_is_stored_once_even_when_imported_twice(
     runner = FeedRunner(SignalsFeed(source, fmt="csv"), bus, index.assign)
     await runner.run_once()
     await runner.run_once()
-    writer = await _store(bus, pool)
+    writer = await ingest.store(["signals"])
     async with pool.connection() as conn:
         row = await (await conn.execute(
             "SELECT count(*), min(time), max(time) FROM signal_events")).fetchone()
