@@ -33,7 +33,7 @@ test: install chromium
 
 ## bench: ingest throughput, simulator output to committed rows, against raw COPY
 bench: install
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python -m bench.ingest
 
 ## lint: ruff, mypy (strict) and the TypeScript type-check
 lint: install
