@@ -64,15 +64,6 @@ def _produce(
     asyncio.run(feed_all())
 
 
-async def _pending(bus: RedisBus, feed: str) -> bool:
-    """Whether the feed's stream holds entries the writers have not acknowledged."""
-    stream = bus.stream(feed)
-    info: Any = await bus.redis.xinfo_stream(stream)
-    groups: Any = await bus.redis.xinfo_groups(stream)
-    return any(g["pending"] or g["last-delivered-id"] != info["last-generated-id"]
-               for g in groups)
-
-
 async def _pipeline(
     work: Workload, payloads: list[bytes], db: str, redis_url: str
 ) -> tuple[float, int]:
@@ -91,7 +82,7 @@ async def _pipeline(
     t0 = time.perf_counter()
     # Until the producer is done the total is unknown: step until it has finished and the
     # writers have acknowledged everything it published.
-    while producer.is_alive() or await _pending(bus, work.feed):
+    while producer.is_alive() or await bus.outstanding(work.feed):
         await writer.step()
     elapsed = time.perf_counter() - t0
     producer.join()

@@ -127,10 +127,7 @@ def load_layer(
             geometry = shapely.make_valid(geometry)
             repaired.append(f"{code}: {reason}")
             logger.warning("layer %s: repaired unit %s (%s)", name, code, reason)
-        polygons = shapely.get_parts(geometry)
-        geometry = shapely.multipolygons(
-            [p for p in polygons if p.geom_type in ("Polygon", "MultiPolygon")]
-        ) if geometry.geom_type == "GeometryCollection" else geometry
+        geometry = _polygonal(geometry, f"{path}: unit {code!r}")
         area = row.get("area_km2") if "area_km2" in frame.columns else None
         units.append(
             AreaUnit(
@@ -150,6 +147,18 @@ def load_layer(
         name=name, title=title or {"en": name}, units=tuple(units), valid_from=valid_from,
         valid_to=valid_to, approximate=approximate, repaired=tuple(repaired),
     )
+
+
+def _polygonal(geometry: BaseGeometry, where: str) -> BaseGeometry:
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+        return geometry
+    # make_valid can return a collection that mixes (multi)polygons with the lines left by
+    # collapsed spikes; only the polygons bound an area, and they may be nested one level.
+    parts = shapely.get_parts(shapely.get_parts(geometry))
+    polygons = [part for part in parts if part.geom_type == "Polygon"]
+    if not polygons:
+        raise LayerError(f"{where} is a {geometry.geom_type}, not an area")
+    return polygons[0] if len(polygons) == 1 else shapely.multipolygons(polygons)
 
 
 def _centre(row: Any) -> tuple[float, float] | None:

@@ -194,6 +194,16 @@ class RedisBus:
         if floor is not None:
             await self.redis.xtrim(stream, minid=floor, approximate=False)
 
+    async def outstanding(self, feed: str) -> bool:
+        """Whether a feed's stream holds entries the writers have not yet acknowledged."""
+        stream = self.stream(feed)
+        if not await self.redis.exists(stream):
+            return False
+        info: Any = await self.redis.xinfo_stream(stream)
+        groups: Any = await self.redis.xinfo_groups(stream)
+        return any(g["pending"] or g["last-delivered-id"] != info["last-generated-id"]
+                   for g in groups)
+
     async def publish_live(self, stream: str, body: bytes) -> int:
         """Publish a live delta with the stream's next sequence number; return that number."""
         seq = await self._publish_live(

@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
 
+from feeds.base import FeedError
+from feeds.registry import UnknownFeed
 from ioc.app import create_app
 from ioc.embedded import embedded_services
+from ioc.embedded.processes import port_free
+from ioc.importer import import_file
 from ioc.settings import Settings
 from ioc.storage.migrate import upgrade
 from ioc.workers import run_workers
@@ -37,6 +43,13 @@ def _resolved(settings: Settings, with_redis: bool = True) -> Iterator[Settings]
         yield settings
         return
     embedded = settings.embedded
+    if not port_free(embedded.pg_port) and not port_free(embedded.redis_port):
+        # A running `ioc run` already serves its embedded servers: share them.
+        yield settings.with_urls(
+            f"postgresql://postgres@127.0.0.1:{embedded.pg_port}/ioc",
+            f"redis://127.0.0.1:{embedded.redis_port}/0",
+        )
+        return
     embedded.data_dir.mkdir(parents=True, exist_ok=True)
     logger.info("starting embedded %s in %s",
                 " and ".join(n for n, on in (("PostgreSQL", need_pg), ("Redis", need_redis)) if on),
@@ -83,6 +96,26 @@ async def _serve(settings: Settings, api: bool, feeds: bool, writer: bool) -> No
             raise task.exception()  # type: ignore[misc]
 
 
+def _import(settings: Settings, args: argparse.Namespace) -> None:
+    mapping: dict[str, str] = {}
+    if args.mapping_file is not None:
+        mapping.update(json.loads(args.mapping_file.read_text(encoding="utf-8")))
+    for pair in args.map:
+        ours, _, theirs = pair.partition("=")
+        if not theirs:
+            raise SystemExit(f"--map wants OURS=THEIRS, got {pair!r}")
+        mapping[ours] = theirs
+    if args.speed is not None and not 1 <= args.speed <= 3600:
+        raise SystemExit("--speed must be between 1 and 3600")
+    try:
+        report = asyncio.run(import_file(settings, args.feed, args.file, mapping, args.speed))
+    except (FeedError, UnknownFeed) as err:
+        raise SystemExit(f"import failed: {err}") from err
+    print(f"{args.feed}: {report.accepted} accepted, {report.rejected} rejected")
+    for reason, count in report.reasons.most_common():
+        print(f"  {count:>8}  {reason}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ioc` command."""
     parser = argparse.ArgumentParser(prog="ioc", description=__doc__)
@@ -94,6 +127,13 @@ def main(argv: list[str] | None = None) -> None:
     worker.add_argument("--no-writer", action="store_true", help="run the feeds only")
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
+    load = sub.add_parser("import", help="import or replay a file (csv, jsonl, parquet, pb)")
+    load.add_argument("feed", help="the feed the file belongs to, e.g. signals")
+    load.add_argument("file", type=Path)
+    load.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS",
+                      help="read our field OURS from the file's column THEIRS (repeatable)")
+    load.add_argument("--mapping-file", type=Path, help="a JSON object {ours: theirs}")
+    load.add_argument("--speed", type=float, help="replay in source time at this speed (1-3600)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -103,6 +143,9 @@ def main(argv: list[str] | None = None) -> None:
                 upgrade(str(settings.database.url), settings.database.timescaledb == "auto")
             )
             print(f"mode: {report.mode}; applied: {', '.join(report.applied) or 'nothing new'}")
+            return
+        if args.command == "import":
+            _import(settings, args)
             return
         if args.command == "worker":
             roles = (False, not args.no_feeds, not args.no_writer)

@@ -150,3 +150,31 @@ def test_points_without_a_position_get_no_unit_and_are_not_counted_outside(
     nan = float("nan")
     assert index.assign([nan, 105.8421], [nan, 21.0239]) == [None, "002"]
     assert index.outside_count == 0
+
+
+def test_a_repair_that_leaves_polygons_and_lines_keeps_only_the_polygons(
+    tmp_path: Path,
+) -> None:
+    # A bow-tie with a dangling spike: make_valid returns a MultiPolygon and a LineString.
+    spiked_bowtie = Polygon(
+        [(0, 0), (2, 2), (2, 0), (0, 2), (0, 0.5), (-1, 0.5), (0, 0.5), (0, 0)]
+    )
+    path = tmp_path / "spiked.geojson"
+    gpd.GeoDataFrame(
+        {"code": ["S1"], "name": ["Gai"]}, geometry=[spiked_bowtie], crs="EPSG:4326"
+    ).to_file(path)
+    layer = load_layer(path, "spiked")
+    geometry = layer.unit("S1").geometry
+    assert geometry.geom_type == "MultiPolygon" and geometry.is_valid
+    assert geometry.area == pytest.approx(2.0)
+    assert layer.repaired[0].startswith("S1: ")
+
+
+def test_a_layer_of_points_is_refused_with_the_unit_named(tmp_path: Path) -> None:
+    path = tmp_path / "points.geojson"
+    gpd.GeoDataFrame(
+        {"code": ["P1"], "name": ["Điểm"]}, geometry=[shapely.Point(105.8, 21.0)],
+        crs="EPSG:4326",
+    ).to_file(path)
+    with pytest.raises(LayerError, match="unit 'P1' is a Point, not an area"):
+        load_layer(path, "points")

@@ -108,7 +108,12 @@ def build() -> dict[str, object]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def layer_text() -> str:
+    """The district layer file's exact content, so a test can check the file is not hand-edited."""
+    return json.dumps(build(), ensure_ascii=False, indent=1) + "\n"
+
+
 if __name__ == "__main__":
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(build(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    OUT.write_text(layer_text(), encoding="utf-8")
     print(f"wrote {OUT}")
