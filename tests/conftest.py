@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from redis import Redis as SyncRedis
 
+from feeds.registry import FEEDS
 from ioc.embedded import embedded_services
 from ioc.storage.migrate import upgrade
 from tests.ioc.server import Server, running
@@ -22,8 +23,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT.parent / "shared" / "data"
 MACHINE_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 MACHINE_REDIS = "redis://127.0.0.1:6379/0"
-PUSH_KEY = "test-push-key-0123456789"
-PUSH_KEY_SHA256 = hashlib.sha256(PUSH_KEY.encode()).hexdigest()
+PUSH_KEYS = {feed: f"test-push-key-{feed}-0123456789" for feed in FEEDS}
+PUSH_KEY = PUSH_KEYS["parking"]
 TABLES = ("parking_occupancy", "parking_latest", "dead_letter", "queue_ticket_events",
           "queue_counter_snapshots", "queue_latest", "brt_vehicle_positions",
           "brt_vehicle_latest", "brt_stop_events", "signal_events", "signal_status",
@@ -124,7 +125,8 @@ def server(
     prefix = f"ioc-test-server-{uuid.uuid4().hex[:10]}"
     env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
            "IOC_REDIS__PREFIX": prefix, "IOC_PUSH_KEYS": orjson.dumps({
-               "test-source": {"feed": "parking", "sha256": PUSH_KEY_SHA256}}).decode()}
+               f"test-{feed}": {"feed": feed, "sha256": hashlib.sha256(key.encode()).hexdigest()}
+               for feed, key in PUSH_KEYS.items()}).decode()}
     try:
         with running(env, tmp_path_factory.mktemp("server") / "ioc.log") as server:
             yield server

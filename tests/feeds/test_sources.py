@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator
 
 import aiomqtt
 import orjson
@@ -19,6 +17,7 @@ from feeds.parking import ParkingFeed
 from feeds.runner import FeedRunner
 from feeds.sources import http_poll, mqtt_listen
 from ioc.bus import RedisBus
+from tests.feeds.conftest import Endpoint
 
 SITE = {"id": "bd-kim-ma", "lon": 105.8226, "lat": 21.0312, "open": True,
         "observed_at": "2026-11-22T08:00:00+07:00",
@@ -44,40 +43,16 @@ async def _published(bus: RedisBus) -> list[dict[str, object]]:
     return [r for _, fields in entries for r in orjson.loads(fields[b"records"])]
 
 
-@pytest.fixture
-def http_endpoint() -> Iterator[tuple[str, list[int]]]:
-    """A local HTTP server answering PAYLOAD, or the status codes queued in the list."""
-    statuses: list[int] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            status = statuses.pop(0) if statuses else 200
-            self.send_response(status)
-            self.end_headers()
-            if status == 200:
-                self.wfile.write(PAYLOAD)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/occupancy", statuses
-    server.shutdown()
-    server.server_close()
-
-
 async def test_an_http_source_is_polled_and_its_failures_are_reported(
-    bus: RedisBus, http_endpoint: tuple[str, list[int]]
+    bus: RedisBus, endpoint: Endpoint
 ) -> None:
-    url, statuses = http_endpoint
-    runner = FeedRunner(ParkingFeed(http_poll(url)), bus, _ba_dinh)
+    endpoint.body = PAYLOAD
+    runner = FeedRunner(ParkingFeed(http_poll(endpoint.url)), bus, _ba_dinh)
     # Kim Mã's record is refused whole (a count of -1); Liễu Giai's goes through.
     assert await runner.run_once() == 1
     assert [r["site_id"] for r in await _published(bus)] == ["bd-lieu-giai"]
     assert runner.health.rejected == 1
-    statuses.append(503)
+    endpoint.statuses.append(503)
     with pytest.raises(FeedError, match="answered 503"):
         await runner.run_once()
 
