@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,11 @@ class Rejected:
 
     reason: str
     raw: str
+
+
+def reason_kind(reason: str) -> str:
+    """A reason with its particular values blanked, so that refusals group by kind."""
+    return re.sub(r"'[^']*'|-?\d+(\.\d+)?", "…", reason)
 
 
 class Observation(Protocol):

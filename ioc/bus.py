@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +14,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from feeds.base import Observation, Rejected
+from feeds.base import Observation, Rejected, reason_kind
 from feeds.runner import FeedHealth
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,8 @@ return seq
 _RECORD_COMMIT = """
 redis.call('HINCRBY', KEYS[1], 'stored_total', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'duplicates_total', ARGV[3])
+redis.call('INCRBY', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[2], 300)
 local current = tonumber(redis.call('HGET', KEYS[1], 'last_observation_ms') or '0')
 if tonumber(ARGV[1]) > current then
     redis.call('HSET', KEYS[1], 'last_observation_ms', ARGV[1])
@@ -103,6 +107,8 @@ class RedisBus:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(self.stream(DEAD), {"feed": feed, "records": records})
             pipe.hincrby(self._health_key(feed), "rejected_total", len(rejected))
+            for kind, count in Counter(reason_kind(r.reason) for r in rejected).items():
+                pipe.hincrby(f"{self.prefix}:rejects:{feed}", kind, count)
             await pipe.execute()
 
     async def report(self, feed: str, health: FeedHealth) -> None:
@@ -122,9 +128,22 @@ class RedisBus:
     ) -> None:
         """Record what the writer committed for a feed (newest source time, counts)."""
         await self._record_commit(
-            keys=[self._health_key(feed)],
+            keys=[self._health_key(feed), self._rate_key(feed, int(time.time() // 60))],
             args=[round(newest.timestamp() * 1000), stored, duplicates],
         )
+
+    def _rate_key(self, feed: str, minute: int) -> str:
+        return f"{self.prefix}:rate:{feed}:{minute}"
+
+    async def rate(self, feed: str) -> float:
+        """Rows stored per second over the last complete minute."""
+        value = await self.redis.get(self._rate_key(feed, int(time.time() // 60) - 1))
+        return int(value or 0) / 60
+
+    async def rejects_by_reason(self, feed: str) -> dict[str, int]:
+        """Rejected records of a feed, counted by kind of reason."""
+        raw: Any = await self.redis.hgetall(f"{self.prefix}:rejects:{feed}")
+        return {k.decode(): int(v) for k, v in raw.items()}
 
     async def health(self, feed: str) -> dict[str, str]:
         """Everything recorded about a feed, as strings."""

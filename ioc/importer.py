@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from feeds.base import FeedError
+from feeds.base import FeedError, reason_kind
 from feeds.files import apply_mapping, read_records, replay_plan, to_payload
 from feeds.registry import build_feed
 from feeds.runner import FeedRunner
@@ -30,11 +29,6 @@ class ImportReport:
     accepted: int = 0
     rejected: int = 0
     reasons: collections.Counter[str] = field(default_factory=collections.Counter)
-
-
-def reason_kind(reason: str) -> str:
-    """A reason with its particular values blanked, so that refusals group by kind."""
-    return re.sub(r"'[^']*'|-?\d+(\.\d+)?", "…", reason)
 
 
 async def _stream(runner: FeedRunner, feed: str, path: Path, mapping: dict[str, str],

@@ -41,6 +41,8 @@ class FeedStatus(BaseModel):
     stored: int
     duplicates: int
     rejected: int
+    rejected_by_reason: dict[str, int]
+    rate_per_s: float
     outside_area: int
 
 
@@ -59,7 +61,10 @@ def _stamp(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def feed_status(raw: dict[str, str], now: datetime, allowance_s: float) -> FeedStatus:
+def feed_status(
+    raw: dict[str, str], now: datetime, allowance_s: float, rate: float,
+    reasons: dict[str, int],
+) -> FeedStatus:
     """Turn the recorded fields of a feed into its status (silent, failing, lagging, ok)."""
     last_ms = raw.get("last_observation_ms")
     last = None if not last_ms else datetime.fromtimestamp(int(last_ms) / 1000, UTC)
@@ -81,6 +86,8 @@ def feed_status(raw: dict[str, str], now: datetime, allowance_s: float) -> FeedS
         stored=int(raw.get("stored_total", 0)),
         duplicates=int(raw.get("duplicates_total", 0)),
         rejected=int(raw.get("rejected_total", 0)),
+        rejected_by_reason=reasons,
+        rate_per_s=round(rate, 2),
         outside_area=int(raw.get("outside", 0)),
     )
 
@@ -101,7 +108,10 @@ async def health(state: State) -> Any:
         await state.bus.redis.ping()
         for feed in state.settings.feeds:
             allowance = LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S)
-            feeds[feed] = feed_status(await state.bus.health(feed), now, allowance)
+            feeds[feed] = feed_status(
+                await state.bus.health(feed), now, allowance, await state.bus.rate(feed),
+                await state.bus.rejects_by_reason(feed),
+            )
     except Exception as err:  # noqa: BLE001
         redis = Component(ok=False, error=str(err))
     healthy = database.ok and redis.ok and all(f.status == "ok" for f in feeds.values())

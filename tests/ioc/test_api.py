@@ -138,5 +138,8 @@ async def test_rejected_records_are_listed_with_their_reason(server: Server) -> 
 
     [row] = _wait_for(listed)
     assert row["reason"] == "capacity must be a non-negative integer, got -3"
+    health = httpx.get(f"{server.base_url}/api/health").json()["feeds"]["parking"]
+    assert health["rejected_by_reason"] == {"capacity must be a non-negative integer, got …": 1}
+    assert health["rejected"] == 1
     assert row["payload"] == '{"id": "x", "capacity": -3}'
     assert httpx.get(f"{server.base_url}/api/feeds/nope/rejected").status_code == 404

@@ -11,8 +11,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from feeds.base import reason_kind
 from feeds.files import replay_plan
-from ioc.importer import import_file, reason_kind
+from ioc.importer import import_file
 from ioc.settings import Settings
 from tests.conftest import shared_file
 from tests.ioc.conftest import Ingest
