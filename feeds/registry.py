@@ -15,8 +15,9 @@ from feeds.queues.simulator import QueueSimulator
 from feeds.signals.feed import SignalsFeed, locations_from_features
 from feeds.signals.simulator import SignalSimulator
 from feeds.simulator import ParkingSimulator
-from feeds.transit.feed import BrtTripFeed, BrtVehicleFeed, simulated_brt_feeds
+from feeds.transit.feed import BrtTripFeed, BrtVehicleFeed
 from feeds.transit.gtfs_static import load_gtfs
+from feeds.transit.simulator import BrtSimulator
 from geo import CityPack
 
 
@@ -27,33 +28,10 @@ class UnknownFeed(KeyError):
 Source = Callable[[], Awaitable[bytes]]
 
 
-def _parking(pack: CityPack, source: Source | None, interval_s: float | None) -> Feed:
-    sites = pack.asset_features("parking")
-    if source is None:
-        source = ParkingSimulator(sites, timezone=pack.timezone)
-    return ParkingFeed(source, interval_s=interval_s or 2.0, memory=StatusMemory(sites))
-
-
-def _queues(pack: CityPack, source: Source | None, interval_s: float | None) -> Feed:
-    points = load_service_points(pack.asset_features("service_points"))
-    if source is None:
-        source = QueueSimulator(points.values(), timezone=pack.timezone)
-    return QueuesFeed(source, points, interval_s=interval_s or 5.0)
-
-
-def _signals(pack: CityPack, source: Source | None, interval_s: float | None) -> Feed:
-    features = pack.asset_features("signals")
-    if source is None:
-        source = SignalSimulator(features, timezone=pack.timezone)
-    return SignalsFeed(source, interval_s=interval_s or 5.0, zone=pack.timezone,
-                       locations=locations_from_features(features))
-
-
 @functools.cache
-def _brt_line(gtfs: Path) -> tuple[Feed, Feed]:
+def _brt_simulator(gtfs: Path) -> BrtSimulator:
     # Both BRT feeds report the same simulated buses, so they share one simulator.
-    vehicles, trips = simulated_brt_feeds(load_gtfs(gtfs))
-    return vehicles, trips
+    return BrtSimulator(load_gtfs(gtfs))
 
 
 def _brt_static(pack: CityPack) -> Path:
@@ -62,19 +40,50 @@ def _brt_static(pack: CityPack) -> Path:
     return pack.gtfs_path
 
 
-def _brt_vehicles(pack: CityPack, source: Source | None, interval_s: float | None) -> Feed:
-    if source is None:
-        return _brt_line(_brt_static(pack))[0]
+def simulator_for(name: str, pack: CityPack) -> tuple[Source, object]:
+    """The simulated source of a feed, and the simulator behind it (for injecting faults)."""
+    if name == "parking":
+        parking = ParkingSimulator(pack.asset_features("parking"), timezone=pack.timezone)
+        return parking, parking
+    if name == "queues":
+        points = load_service_points(pack.asset_features("service_points"))
+        queues = QueueSimulator(points.values(), timezone=pack.timezone)
+        return queues, queues
+    if name == "signals":
+        signals = SignalSimulator(pack.asset_features("signals"), timezone=pack.timezone)
+        return signals, signals
+    if name in ("brt_vehicles", "brt_trips"):
+        brt = _brt_simulator(_brt_static(pack))
+        source = brt.fetch_vehicle_positions if name == "brt_vehicles" else brt.fetch_trip_updates
+        return source, brt
+    raise UnknownFeed(f"unknown feed {name!r}; known: {sorted(FEEDS)}")
+
+
+def _parking(pack: CityPack, source: Source, interval_s: float | None) -> Feed:
+    memory = StatusMemory(pack.asset_features("parking"))
+    return ParkingFeed(source, interval_s=interval_s or 2.0, memory=memory)
+
+
+def _queues(pack: CityPack, source: Source, interval_s: float | None) -> Feed:
+    points = load_service_points(pack.asset_features("service_points"))
+    return QueuesFeed(source, points, interval_s=interval_s or 5.0)
+
+
+def _signals(pack: CityPack, source: Source, interval_s: float | None) -> Feed:
+    locations = locations_from_features(pack.asset_features("signals"))
+    return SignalsFeed(source, interval_s=interval_s or 5.0, zone=pack.timezone,
+                       locations=locations)
+
+
+def _brt_vehicles(pack: CityPack, source: Source, interval_s: float | None) -> Feed:
     return BrtVehicleFeed(source, interval_s=interval_s or 10.0)
 
 
-def _brt_trips(pack: CityPack, source: Source | None, interval_s: float | None) -> Feed:
-    if source is None:
-        return _brt_line(_brt_static(pack))[1]
+def _brt_trips(pack: CityPack, source: Source, interval_s: float | None) -> Feed:
     return BrtTripFeed(source, load_gtfs(_brt_static(pack)), interval_s=interval_s or 30.0)
 
 
-FEEDS: dict[str, Callable[[CityPack, Source | None, float | None], Feed]] = {
+FEEDS: dict[str, Callable[[CityPack, Source, float | None], Feed]] = {
     "parking": _parking,
     "queues": _queues,
     "signals": _signals,
@@ -98,4 +107,4 @@ def build_feed(
         factory = FEEDS[name]
     except KeyError as err:
         raise UnknownFeed(f"unknown feed {name!r}; known: {sorted(FEEDS)}") from err
-    return factory(pack, source, interval_s)
+    return factory(pack, source or simulator_for(name, pack)[0], interval_s)

@@ -40,6 +40,7 @@ class _SimSite:
     noise: dict[str, float]
     opens: float
     closes: float
+    filling: tuple[float, float] | None = None
 
 
 def _hours(opening_hours: str) -> tuple[float, float]:
@@ -55,6 +56,15 @@ def _hours(opening_hours: str) -> tuple[float, float]:
 def _clock(text: str) -> float:
     hours, minutes = text.split(":")
     return int(hours) + int(minutes) / 60
+
+
+def _filled(site: _SimSite, now: float, share: float) -> float:
+    """The share of a site under a filling fault: rising to full over the first half."""
+    if site.filling is None or not site.filling[0] <= now < site.filling[1]:
+        return share
+    start, end = site.filling
+    progress = min(1.0, (now - start) / max(1.0, (end - start) / 2))
+    return share + (1.0 - share) * progress
 
 
 class ParkingSimulator:
@@ -88,6 +98,15 @@ class ParkingSimulator:
             closes=closes,
         )
 
+    def fill(self, site_id: str, minutes: float) -> None:
+        """Make a car park fill up over half of `minutes` and stay full to the end (a fault)."""
+        start = self._now().timestamp()
+        for site in self._sites:
+            if site.site_id == site_id:
+                site.filling = (start, start + minutes * 60)
+                return
+        raise KeyError(f"no car park {site_id!r} in the simulation")
+
     @property
     def site_count(self) -> int:
         """Number of simulated car parks."""
@@ -108,7 +127,7 @@ class ParkingSimulator:
                 walk = site.noise[vehicle_type] + self._rng.gauss(0.0, 0.015)
                 site.noise[vehicle_type] = max(-0.12, min(0.12, walk * 0.97))
                 share = profile_share(vehicle_type, hour) * site.demand + site.noise[vehicle_type]
-                share = share if is_open else 0.0
+                share = _filled(site, stamp.timestamp(), share) if is_open else 0.0
                 occupied = max(0, min(capacity, round(capacity * share)))
                 vehicles[vehicle_type] = {"capacity": capacity, "occupied": occupied}
             sites.append(

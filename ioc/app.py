@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from feeds.registry import build_feed
 from feeds.runner import FeedRunner
 from geo import AreaIndex, load_pack
-from ioc.api import city, health, ingest, live, measures, parking
+from ioc.api import city, faults, health, ingest, live, measures, parking
 from ioc.bus import RedisBus
 from ioc.hub import LiveHub
 from ioc.settings import Settings
@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="City feeds (signals, BRT, parking, public-service queues) on a live wall.",
         lifespan=lifespan,
     )
-    for module in (health, city, parking, measures, ingest, live):
+    for module in (health, city, parking, measures, ingest, faults, live):
         app.include_router(module.router)
     if (settings.frontend_dist / "index.html").exists():
         app.mount("/", StaticFiles(directory=settings.frontend_dist, html=True), name="dashboard")

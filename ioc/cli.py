@@ -12,10 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
+from redis.asyncio import Redis
 
 from feeds.base import FeedError
+from feeds.faults import FaultError, FaultRequest
 from feeds.registry import UnknownFeed
 from ioc.app import create_app
+from ioc.bus import RedisBus
+from ioc.control import request_fault
 from ioc.embedded import embedded_services
 from ioc.embedded.processes import port_free
 from ioc.importer import import_file
@@ -116,6 +120,26 @@ def _import(settings: Settings, args: argparse.Namespace) -> None:
         print(f"  {count:>8}  {reason}")
 
 
+def _fault(settings: Settings, args: argparse.Namespace) -> None:
+    request = FaultRequest(args.feed, args.kind, args.target, args.minutes, args.direction,
+                           args.value)
+
+    async def send() -> int:
+        redis = Redis.from_url(str(settings.redis.url))
+        try:
+            return await request_fault(RedisBus(redis, settings.redis.prefix), request)
+        finally:
+            await redis.aclose()
+
+    try:
+        receivers = asyncio.run(send())
+    except FaultError as err:
+        raise SystemExit(f"fault refused: {err}") from err
+    if receivers == 0:
+        raise SystemExit("no worker is running a simulator to receive it")
+    print(f"sent to {receivers} worker(s): {request.kind} on {request.feed}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `ioc` command."""
     parser = argparse.ArgumentParser(prog="ioc", description=__doc__)
@@ -134,6 +158,13 @@ def main(argv: list[str] | None = None) -> None:
                       help="read our field OURS from the file's column THEIRS (repeatable)")
     load.add_argument("--mapping-file", type=Path, help="a JSON object {ours: theirs}")
     load.add_argument("--speed", type=float, help="replay in source time at this speed (1-3600)")
+    fault = sub.add_parser("fault", help="inject a fault into the running simulators")
+    fault.add_argument("feed")
+    fault.add_argument("kind", help="e.g. flash, stuck_detector, bunching, filling, surge")
+    fault.add_argument("--target", help="the signal, car park or service point id")
+    fault.add_argument("--minutes", type=float, default=10.0)
+    fault.add_argument("--direction", type=int, default=0, help="BRT direction (0 or 1)")
+    fault.add_argument("--value", type=int, help="flash reason, detector channel, surge factor")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -143,6 +174,9 @@ def main(argv: list[str] | None = None) -> None:
                 upgrade(str(settings.database.url), settings.database.timescaledb == "auto")
             )
             print(f"mode: {report.mode}; applied: {', '.join(report.applied) or 'nothing new'}")
+            return
+        if args.command == "fault":
+            _fault(settings, args)
             return
         if args.command == "import":
             _import(settings, args)

@@ -9,11 +9,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from feeds.registry import build_feed
+from feeds.registry import build_feed, simulator_for
 from feeds.runner import FeedRunner
 from feeds.sources import http_poll, mqtt_listen
 from geo import AreaIndex, CityPack, load_pack
 from ioc.bus import RedisBus
+from ioc.control import listen_for_faults
 from ioc.settings import Settings, SourceSettings
 from ioc.storage.migrate import upgrade
 from ioc.storage.pool import open_pool
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 def _feed_task(
     settings: Settings, name: str, pack: CityPack, bus: RedisBus, index: AreaIndex,
-    stop: asyncio.Event,
+    stop: asyncio.Event, simulators: dict[str, object],
 ) -> Coroutine[Any, Any, None]:
     """The loop that drives one feed from its configured source."""
     source = settings.sources.get(name, SourceSettings())
@@ -38,7 +39,8 @@ def _feed_task(
         return mqtt_listen(
             runner, source.url or settings.mqtt_url, source.topic or f"ioc/{name}", stop
         )
-    feed = build_feed(name, pack, interval_s=source.interval_s)
+    simulated, simulators[name] = simulator_for(name, pack)
+    feed = build_feed(name, pack, simulated, source.interval_s)
     return FeedRunner(feed, bus, index.assign).run(stop)
 
 
@@ -63,9 +65,13 @@ async def run_workers(
                 pool, bus, settings.feeds, ingest.consumer, ingest.batch_entries, ingest.block_ms,
             ).run(stop), name="writer"))
         if feeds:
+            simulators: dict[str, object] = {}
             for name in settings.feeds:
-                loop = _feed_task(settings, name, pack, bus, index, stop)
+                loop = _feed_task(settings, name, pack, bus, index, stop, simulators)
                 tasks.append(asyncio.create_task(loop, name=f"feed-{name}"))
+            if simulators:
+                tasks.append(asyncio.create_task(
+                    listen_for_faults(bus, simulators, stop), name="faults"))
         logger.info("workers running: %s", ", ".join(t.get_name() for t in tasks))
         await asyncio.gather(*tasks)
     finally:
