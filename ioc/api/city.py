@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 
+from geo import PackError
 from ioc.api.deps import State
 from ioc.snapshots import districts_snapshot
 
@@ -42,3 +43,13 @@ async def districts(state: State) -> dict[str, Any]:
         feature["properties"]["parking"] = figures[code]["parking"]
     collection["layer"] = state.layer.name
     return collection
+
+
+@router.get("/api/assets/{kind}")
+async def assets(state: State, kind: str) -> dict[str, Any]:
+    """The city pack's assets of one kind (signals, parking, service_points) as GeoJSON."""
+    try:
+        features = state.pack.asset_features(kind)
+    except PackError as err:
+        raise HTTPException(404, str(err)) from err
+    return {"type": "FeatureCollection", "features": features}

@@ -143,3 +143,12 @@ async def test_rejected_records_are_listed_with_their_reason(server: Server) -> 
     assert health["rejected"] == 1
     assert row["payload"] == '{"id": "x", "capacity": -3}'
     assert httpx.get(f"{server.base_url}/api/feeds/nope/rejected").status_code == 404
+
+
+def test_the_packs_assets_are_served_by_kind(server: Server) -> None:
+    signals = httpx.get(f"{server.base_url}/api/assets/signals").json()["features"]
+    assert len(signals) == 41
+    assert all(f["geometry"]["type"] == "Point" for f in signals)
+    points = httpx.get(f"{server.base_url}/api/assets/service_points").json()["features"]
+    assert len(points) == 31
+    assert httpx.get(f"{server.base_url}/api/assets/spaceports").status_code == 404
