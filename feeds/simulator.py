@@ -30,6 +30,13 @@ def profile_share(vehicle_type: str, local_hour: float) -> float:
     return curve[low] * (1 - frac) + curve[(low + 1) % 24] * frac
 
 
+def weekend_factor(weekday: int, local_hour: float) -> float:
+    """Weekends in the core: quieter mornings (offices shut), busier evenings (shopping)."""
+    if weekday < 5:
+        return 1.0
+    return 0.75 if local_hour < 11 else 1.1 if local_hour >= 17 else 0.95
+
+
 @dataclass(slots=True)
 class _SimSite:
     site_id: str
@@ -117,6 +124,7 @@ class ParkingSimulator:
         stamp = self._now()
         local = stamp.astimezone(self._tz)
         hour = local.hour + local.minute / 60 + local.second / 3600
+        weekend = weekend_factor(local.weekday(), hour)
         observed_at = stamp.isoformat()
         sites = []
         for site in self._sites:
@@ -126,7 +134,8 @@ class ParkingSimulator:
                 # A bounded random walk keeps consecutive readings close, as real counts are.
                 walk = site.noise[vehicle_type] + self._rng.gauss(0.0, 0.015)
                 site.noise[vehicle_type] = max(-0.12, min(0.12, walk * 0.97))
-                share = profile_share(vehicle_type, hour) * site.demand + site.noise[vehicle_type]
+                share = (profile_share(vehicle_type, hour) * site.demand * weekend
+                         + site.noise[vehicle_type])
                 share = _filled(site, stamp.timestamp(), share) if is_open else 0.0
                 occupied = max(0, min(capacity, round(capacity * share)))
                 vehicles[vehicle_type] = {"capacity": capacity, "occupied": occupied}

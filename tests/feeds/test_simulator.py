@@ -20,9 +20,9 @@ def _sites(n: int) -> list[dict[str, object]]:
     ]
 
 
-def _occupancy_at(local_hour: int) -> float:
-    # Hanoi is UTC+7 all year.
-    stamp = datetime(2026, 11, 23, local_hour, tzinfo=UTC) - timedelta(hours=7)
+def _occupancy_at(local_hour: int, day: int = 23) -> float:
+    # Hanoi is UTC+7 all year; 23 November 2026 is a Monday, the 28th a Saturday.
+    stamp = datetime(2026, 11, day, local_hour, tzinfo=UTC) - timedelta(hours=7)
     sim = ParkingSimulator(_sites(30), now=lambda: stamp)
     parsed = parse_payload(sim.snapshot_bytes())
     assert parsed.rejected == []
@@ -34,6 +34,11 @@ def _occupancy_at(local_hour: int) -> float:
 def test_mid_morning_is_busier_than_early_morning() -> None:
     assert _occupancy_at(10) > 0.7
     assert _occupancy_at(6) < 0.35
+
+
+def test_weekend_mornings_are_quieter_and_evenings_busier_than_weekdays() -> None:
+    assert _occupancy_at(9, day=28) < _occupancy_at(9) - 0.1
+    assert _occupancy_at(19, day=28) > _occupancy_at(19)
 
 
 def test_closed_car_parks_report_closed_and_empty() -> None:
