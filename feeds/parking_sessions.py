@@ -30,6 +30,7 @@ MAX_AMOUNT_VND = 50_000_000
 # Gates whose clock was reset report 1970 or 1 January 2000; no real session predates the feed.
 EARLIEST = datetime(2000, 1, 2, tzinfo=UTC)
 REDACTED = "[redacted]"
+# A plate field's value in text that is not JSON (a line cut short), its quote maybe unclosed.
 _PLATE_TEXT = re.compile(
     r'"(' + "|".join(sorted(PLATE_FIELDS)) + r')"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]*)'
 )
@@ -39,7 +40,11 @@ Sites = Mapping[str, tuple[float, float]]
 
 
 class ParkingSession(NamedTuple):
-    """One stay of one vehicle at one car park, as reported at its start or at its end."""
+    """One stay of one vehicle at one car park, as reported at its start or at its end.
+
+    Natural key (site_id, session_id, ended): the start and the end are stored once each.
+    Session ids need only be unique per car park over the retention period.
+    """
 
     session_id: str
     site_id: str
@@ -97,13 +102,18 @@ def site_positions(features: Iterable[Mapping[str, Any]]) -> dict[str, tuple[flo
 
 
 def _plate_paths(value: Any, prefix: str = "") -> list[str]:
-    """Where plate fields sit in a decoded record, as dotted paths."""
+    """Where plate fields sit in a decoded record, as dotted paths.
+
+    Nested ones count too: a source may group the vehicle's details in an object of their own.
+    """
+    paths: list[str] = []
     if isinstance(value, dict):
-        return [path for k, v in value.items() for path in (
-            [f"{prefix}{k}"] if k in PLATE_FIELDS else _plate_paths(v, f"{prefix}{k}."))]
-    if isinstance(value, list):
-        return [path for i, v in enumerate(value) for path in _plate_paths(v, f"{prefix}{i}.")]
-    return []
+        for k, v in value.items():
+            paths += [f"{prefix}{k}"] if k in PLATE_FIELDS else _plate_paths(v, f"{prefix}{k}.")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            paths += _plate_paths(v, f"{prefix}{i}.")
+    return paths
 
 
 def _redacted(value: Any) -> Any:

@@ -49,7 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
         index = AreaIndex(layer)
         # Pushed batches go through the same parse, geo-tag and publish path as polled ones.
         runners = {
-            name: FeedRunner(build_feed(name, pack), bus, index.assign) for name in settings.feeds
+            name: FeedRunner(build_feed(name, pack, card_key=settings.card_key), bus, index.assign)
+            for name in settings.feeds
         }
         app.state.ioc = AppState(
             settings=settings, pack=pack, layer=layer, index=index,

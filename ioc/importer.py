@@ -61,7 +61,7 @@ async def import_file(
     bus = RedisBus(redis, settings.redis.prefix)
     report = ImportReport()
     try:
-        runner = FeedRunner(build_feed(feed, pack), bus, index.assign)
+        runner = FeedRunner(build_feed(feed, pack, card_key=settings.card_key), bus, index.assign)
         await _stream(runner, feed, path, mapping, speed, report)
         if store:
             await _commit(settings, bus, feed)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEV_CARD_KEY = "development-only-card-hash-key"
 
 
 class DatabaseSettings(BaseModel):
@@ -70,9 +71,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     city_pack: Path = PROJECT_ROOT / "packs" / "hanoi"
-    feeds: list[str] = Field(
-        default_factory=lambda: ["parking", "signals", "queues", "brt_vehicles", "brt_trips"]
-    )
+    feeds: list[str] = Field(default_factory=lambda: [
+        "parking", "parking_sessions", "signals", "queues", "online_services",
+        "brt_vehicles", "brt_trips", "brt_taps",
+    ])
+    # Keys the pseudonymous hash of smart-card numbers; change it in production.
+    card_hash_key: str = DEV_CARD_KEY
     frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
     basemap_style_url: str | None = None
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
@@ -85,14 +89,22 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @model_validator(mode="after")
-    def _production_needs_real_servers(self) -> Settings:
-        if self.environment == "production" and (
-            self.database.url is None or self.redis.url is None
-        ):
+    def _production_needs_real_servers_and_secrets(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.database.url is None or self.redis.url is None:
             raise ValueError(
                 "IOC_DATABASE__URL and IOC_REDIS__URL are required when IOC_ENVIRONMENT=production"
             )
+        if self.card_hash_key == DEV_CARD_KEY or len(self.card_hash_key) < 32:
+            raise ValueError("IOC_CARD_HASH_KEY must be set to a secret of 32+ characters "
+                             "when IOC_ENVIRONMENT=production")
         return self
+
+    @property
+    def card_key(self) -> bytes:
+        """The card-hash key as bytes."""
+        return self.card_hash_key.encode()
 
     def with_urls(self, database_url: str | None, redis_url: str | None) -> Settings:
         """Return a copy whose missing URLs are filled in (by the embedded servers)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -17,6 +17,14 @@ from ioc.storage.brt import (
     stop_event_row,
     write_positions,
     write_stop_events,
+)
+from ioc.storage.ledgers import (
+    online_row,
+    session_row,
+    tap_row,
+    write_online,
+    write_sessions,
+    write_taps,
 )
 from ioc.storage.parking import (
     ParkingRow,
@@ -136,6 +144,16 @@ TABLES: dict[str, FeedTable] = {
         write=write_signals,
         deltas=signal_deltas,
         newest=lambda rows: datetime.fromisoformat(max(row[0] for _, row in rows)),
+    ),
+    "parking_sessions": FeedTable(
+        decode=session_row, write=write_sessions, deltas=no_deltas, newest=_newest_text,
+    ),
+    "online_services": FeedTable(
+        decode=online_row, write=write_online, deltas=no_deltas,
+        newest=lambda rows: datetime.fromisoformat(max(r[0] for r in rows)).replace(tzinfo=UTC),
+    ),
+    "brt_taps": FeedTable(
+        decode=tap_row, write=write_taps, deltas=no_deltas, newest=_newest_text,
     ),
     "brt_vehicles": FeedTable(
         decode=position_row, write=write_positions, deltas=brt_deltas, newest=_newest_text,

@@ -32,15 +32,15 @@ def _feed_task(
     if source.kind == "http":
         if source.url is None:
             raise ValueError(f"feed {name}: an http source needs a url")
-        feed = build_feed(name, pack, http_poll(source.url), source.interval_s)
+        feed = build_feed(name, pack, http_poll(source.url), source.interval_s, settings.card_key)
         return FeedRunner(feed, bus, index.assign).run(stop)
     if source.kind == "mqtt":
-        runner = FeedRunner(build_feed(name, pack), bus, index.assign)
+        runner = FeedRunner(build_feed(name, pack, card_key=settings.card_key), bus, index.assign)
         return mqtt_listen(
             runner, source.url or settings.mqtt_url, source.topic or f"ioc/{name}", stop
         )
     simulated, simulators[name] = simulator_for(name, pack)
-    feed = build_feed(name, pack, simulated, source.interval_s)
+    feed = build_feed(name, pack, simulated, source.interval_s, settings.card_key)
     return FeedRunner(feed, bus, index.assign).run(stop)
 
 

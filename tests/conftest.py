@@ -28,7 +28,7 @@ PUSH_KEY = PUSH_KEYS["parking"]
 TABLES = ("parking_occupancy", "parking_latest", "dead_letter", "queue_ticket_events",
           "queue_counter_snapshots", "queue_latest", "brt_vehicle_positions",
           "brt_vehicle_latest", "brt_stop_events", "signal_events", "signal_status",
-          "signal_status_latest")
+          "signal_status_latest", "parking_sessions", "online_applications", "brt_taps")
 
 
 def _reachable(port: int) -> bool:

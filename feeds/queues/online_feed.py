@@ -132,6 +132,7 @@ class OnlineSimulator:
             # Filings after the last poll of a day would be lost without its final totals.
             days.insert(0, (self._last_day, _DAY_S))
         self._last_day = today
+        # Only the days still reported are kept, so a long run does not grow without bound.
         self._filings = {k: v for k, v in self._filings.items() if k[1] >= days[0][0]}
         return [
             {"district": district, "day": day.isoformat(), "level": level,

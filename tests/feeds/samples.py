@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from feeds.queues.online_feed import OnlineSimulator
+from feeds.sessions_simulator import SessionSimulator
 from feeds.transit.gtfs_static import load_gtfs
 from feeds.transit.simulator import BrtSimulator
+from feeds.transit.taps_feed import TapSimulator
+from geo import load_pack
 from ioc.settings import PROJECT_ROOT
 
 MONDAY_10_HANOI = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -20,8 +24,20 @@ def _brt() -> BrtSimulator:
     return simulator
 
 
+def _early(hour: int) -> datetime:
+    # Small payloads: the simulators that replay the day so far start from local midnight.
+    return datetime(2026, 11, 22, 17, 0, tzinfo=UTC) + timedelta(hours=hour, minutes=10)
+
+
 def samples() -> dict[str, tuple[bytes, bytes]]:
     """feed -> (a good payload, a malformed one)."""
+    pack = load_pack(PROJECT_ROOT / "packs" / "hanoi")
+    sessions = SessionSimulator(pack.asset_features("parking"),
+                                now=lambda: _early(0)).snapshot_bytes()
+    online = OnlineSimulator(pack.layer("districts").codes, now=lambda: _early(9)).snapshot_bytes()
+    taps = TapSimulator(load_gtfs(pack.root / "brt"), now=lambda: _early(5)).taps_bytes()
+    plated = {"session_id": "s-1", "site_id": "hk-ly-thuong-kiet", "vehicle_type": "car",
+              "started_at": "2026-11-23T07:00:00+07:00", "plate": "29A-123.45"}
     brt = _brt()
     positions, updates = brt.vehicle_positions(), brt.trip_updates()
     site = {"id": "hk-ly-thuong-kiet", "lon": 105.8468, "lat": 21.0246, "open": True,
@@ -41,4 +57,8 @@ def samples() -> dict[str, tuple[bytes, bytes]]:
         # Truncated protobuf: the whole message is unreadable.
         "brt_vehicles": (positions, positions[: len(positions) // 2]),
         "brt_trips": (updates, updates[: len(updates) // 3]),
+        "parking_sessions": (sessions, orjson.dumps({"sessions": [plated]})),
+        "online_services": (online, orjson.dumps({"applications": [
+            {"district": "001", "day": "2026-11-23", "level": 2, "applications": 5}]})),
+        "brt_taps": (taps, taps[:40]),
     }

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
+import pytest
+
 from feeds.queues.feed import QueuesFeed
 from feeds.queues.points import load_service_points
 from feeds.queues.simulator import QueueSimulator
+from feeds.registry import build_feed
 from feeds.runner import FeedRunner
 from feeds.transit.feed import simulated_brt_feeds
 from feeds.transit.gtfs_static import load_gtfs
 from feeds.transit.simulator import BrtSimulator
 from ioc.storage.brt import brt_vehicles
 from ioc.storage.queues import district_queues
+from tests.feeds.samples import samples
 from tests.ioc.conftest import PACK, Ingest
 
 MONDAY_10_HANOI = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -79,3 +84,33 @@ async def test_replaying_the_same_bus_positions_stores_them_once(
     writer = await ingest.store(["brt_vehicles"])
     assert writer.stats.duplicates == writer.stats.stored > 0
     assert await ingest.count("brt_vehicle_positions") == writer.stats.stored
+
+
+@pytest.mark.parametrize(("feed", "table"), [
+    ("parking_sessions", "parking_sessions"),
+    ("online_services", "online_applications"),
+    ("brt_taps", "brt_taps"),
+])
+async def test_ledger_feeds_are_stored_once_even_when_sent_twice(
+    ingest: Ingest, feed: str, table: str
+) -> None:
+    good, _ = samples()[feed]
+    runner = FeedRunner(build_feed(feed, PACK, card_key=b"k" * 32), ingest.bus,
+                        ingest.index.assign)
+    sent = len((await runner.ingest(good)).observations)
+    await runner.ingest(good)
+    await ingest.store([feed])
+    assert sent > 0
+    assert await ingest.count(table) == sent
+
+
+async def test_online_counts_keep_the_largest_of_the_day(ingest: Ingest) -> None:
+    runner = FeedRunner(build_feed("online_services", PACK), ingest.bus, ingest.index.assign)
+    for count in (12, 30, 25):  # a late, smaller report must not lower the day's count
+        await runner.ingest(orjson.dumps({"applications": [
+            {"district": "002", "day": "2026-11-23", "level": 4, "applications": count}]}))
+    await ingest.store(["online_services"])
+    async with ingest.pool.connection() as conn:
+        rows = await (await conn.execute(
+            "SELECT district, level, applications FROM online_applications")).fetchall()
+    assert rows == [("002", "end_to_end", 30)]
