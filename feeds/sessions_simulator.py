@@ -14,7 +14,6 @@ a car each started hour; the amount is paid, and reported, when the vehicle leav
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from feeds.queues.points import Sessions, parse_opening_hours
+from feeds.simulation import MinuteReplay, poisson
 from feeds.simulator import profile_share
 
 MOTORBIKE_TURN_VND = 5_000  # per session, whatever its length (unverified)
@@ -70,10 +70,7 @@ class SessionSimulator:
         self._tz = ZoneInfo(timezone)
         self._now = now
         self._sites = [self._site(feature, seed) for feature in sites]
-        self._clock: float | None = None
-        # (instant, order of report, record): reports wait here until their instant has come.
-        self._pending: list[tuple[float, int, dict[str, Any]]] = []
-        self._order = itertools.count()
+        self._replay = MinuteReplay(self._tz, now, self._minute)
 
     @staticmethod
     def _site(feature: dict[str, Any], seed: int) -> _Site:
@@ -86,17 +83,7 @@ class SessionSimulator:
 
     def records(self) -> list[dict[str, Any]]:
         """Advance to now and return the reports whose time has come, in time order."""
-        now = self._now().timestamp()
-        if self._clock is None:
-            local = datetime.fromtimestamp(now, self._tz)
-            self._clock = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-        while self._clock < now:
-            self._minute(self._clock)
-            self._clock += 60.0
-        ready = []
-        while self._pending and self._pending[0][0] <= now:
-            ready.append(heapq.heappop(self._pending)[2])
-        return ready
+        return self._replay.due()
 
     def snapshot_bytes(self) -> bytes:
         """Advance to now and return the new reports as a sessions document."""
@@ -129,7 +116,7 @@ class SessionSimulator:
         level = capacity * min(profile_share(vehicle_type, hour) * site.demand, 1.0)
         mean_stay_s = MEAN_STAY_MIN[vehicle_type] * 60.0
         rate = level * 60.0 / mean_stay_s + max(level - len(parked), 0.0) / CATCH_UP_MIN
-        count = min(_poisson(site.rng, rate), capacity - len(parked))
+        count = min(poisson(site.rng, rate), capacity - len(parked))
         for _ in range(count):
             start = math.floor(t0 + site.rng.random() * 60.0)
             stay = site.rng.lognormvariate(math.log(mean_stay_s) - STAY_SIGMA**2 / 2,
@@ -154,22 +141,6 @@ class SessionSimulator:
             "payment": None,
         }
         amount = fare_vnd(vehicle_type, ended - started)
-        self._push(start, record)
-        self._push(end, {**record, "ended_at": ended.isoformat(), "amount_vnd": amount,
+        self._replay.add(start, record)
+        self._replay.add(end, {**record, "ended_at": ended.isoformat(), "amount_vnd": amount,
                          "payment": payment})
-
-    def _push(self, at: float, record: dict[str, Any]) -> None:
-        # The order breaks ties between equal instants, so reports keep a stable order.
-        heapq.heappush(self._pending, (at, next(self._order), record))
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    if mean > 30:  # the normal approximation is close and avoids a long product loop
-        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    limit, k, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        k += 1
-        product *= rng.random()
-    return k

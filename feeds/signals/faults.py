@@ -19,6 +19,7 @@ from feeds.signals.codes import (
     TSP_CHECK_IN,
     TSP_CHECK_OUT,
 )
+from feeds.simulation import poisson
 
 FaultKind = Literal["flash", "stuck_detector", "power_failure"]
 FLASH_MMU = 6  # the conflict monitor forcing flash: the classic field fault
@@ -66,7 +67,7 @@ def rare_faults(
     """
     faults = []
     for signal_id, channels in signals:
-        count = _poisson(rng, per_signal_day * days)
+        count = poisson(rng, per_signal_day * days)
         for _ in range(count):
             at = start + timedelta(days=rng.uniform(0, days))
             kind = rng.choice(("flash", "power_failure", "stuck_detector") if channels
@@ -82,12 +83,3 @@ def rare_faults(
                                     at + timedelta(hours=rng.uniform(1, 8)),
                                     rng.choice(list(channels))))
     return sorted(faults, key=lambda f: f.start)
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    """A Poisson draw by counting exponential gaps (fine for the small means used here)."""
-    count, total = 0, rng.expovariate(1.0)
-    while total < mean:
-        count += 1
-        total += rng.expovariate(1.0)
-    return count

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
+from feeds.simulation import poisson
 from feeds.transit.gtfs_records import GtfsFeed
 from feeds.transit.rt_encode import trip_message, vehicle_message
 from feeds.transit.schedule import service_day_start
@@ -124,7 +124,7 @@ class BrtSimulator:
             return
         since = at - self._last_board.get((direction, k), at - 600)
         self._last_board[direction, k] = at
-        wanted = _poisson(self._rng, boarding_rate(self._riders, line, k, self._hour(at)) * since)
+        wanted = poisson(self._rng, boarding_rate(self._riders, line, k, self._hour(at)) * since)
         board = min(wanted, CRUSH - bus.load)
         bus.load += board
         dwell = min(max(DWELL_BASE_S + BOARD_S * board + ALIGHT_S * alight, 12.0), 120.0)
@@ -195,18 +195,6 @@ def _behind(leader: Bus, follower: Bus) -> float:
     """How long a follower runs behind its leader, at the last stop both have reached."""
     j = min(len(follower.times), len(leader.times)) - 1
     return max(follower.times[j][0] - leader.times[j][0], 0.0)
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    if mean > 30:  # the normal approximation is close and avoids a long product loop
-        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    limit, k, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        k += 1
-        product *= rng.random()
-    return k
 
 
 def _binomial(rng: random.Random, n: int, p: float) -> int:

@@ -8,8 +8,6 @@ apart, which `boardings_per_stop_hour` counts once.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
 import random
 from collections.abc import Awaitable, Callable
@@ -19,6 +17,7 @@ from typing import Any, Literal, NamedTuple
 import orjson
 
 from feeds.base import Parsed, Rejected, utc_text
+from feeds.simulation import MinuteReplay, poisson
 from feeds.transit.gtfs_records import GtfsFeed
 from feeds.transit.sim_line import boarding_rate, line_directions
 from feeds.transit.taps import Tap, parse_taps
@@ -126,24 +125,11 @@ class TapSimulator:
         self._now = now
         self._cards = [str(self._rng.randrange(10**15, 10**16))
                        for _ in range(max(1, round(riders_per_day * CARDS_PER_RIDER)))]
-        self._clock: float | None = None
-        # (instant, order of tap, record): taps wait here until their instant has come.
-        self._pending: list[tuple[float, int, dict[str, Any]]] = []
-        self._order = itertools.count()
+        self._replay = MinuteReplay(self._zone, now, self._minute)
 
     def records(self) -> list[dict[str, Any]]:
         """Advance to now and return the taps whose time has come, in time order."""
-        now = self._now().timestamp()
-        if self._clock is None:
-            local = datetime.fromtimestamp(now, self._zone)
-            self._clock = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-        while self._clock < now:
-            self._minute(self._clock)
-            self._clock += 60.0
-        ready = []
-        while self._pending and self._pending[0][0] <= now:
-            ready.append(heapq.heappop(self._pending)[2])
-        return ready
+        return self._replay.due()
 
     def taps_bytes(self) -> bytes:
         """Advance to now and return the new taps as a JSON list."""
@@ -158,7 +144,7 @@ class TapSimulator:
         for line in self._lines:
             for index, stop in enumerate(line.stops):
                 mean = boarding_rate(self._riders, line, index, hour) * 60.0
-                for _ in range(_poisson(self._rng, mean)):
+                for _ in range(poisson(self._rng, mean)):
                     at = t0 + self._rng.random() * 60.0
                     card = self._rng.choice(self._cards)
                     self._push(at, card, stop.stop_id)
@@ -168,15 +154,4 @@ class TapSimulator:
     def _push(self, at: float, card: str, stop_id: str) -> None:
         # Whole seconds, as fare systems log; the order breaks ties between equal instants.
         when = datetime.fromtimestamp(math.floor(at), self._zone).isoformat()
-        heapq.heappush(self._pending, (at, next(self._order),
-                                       {"card": card, "stop_id": stop_id, "time": when}))
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    limit, k, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        k += 1
-        product *= rng.random()
-    return k
+        self._replay.add(at, {"card": card, "stop_id": stop_id, "time": when})
