@@ -17,12 +17,13 @@ from redis.asyncio import Redis
 from feeds.base import FeedError
 from feeds.faults import FaultError, FaultRequest
 from feeds.registry import UnknownFeed
+from feeds.transit.gtfs_tables import GtfsError
 from ioc.app import create_app
 from ioc.bus import RedisBus
 from ioc.control import request_fault
 from ioc.embedded import embedded_services
 from ioc.embedded.processes import port_free
-from ioc.importer import import_file
+from ioc.importer import check_gtfs, import_file
 from ioc.settings import Settings
 from ioc.storage.migrate import upgrade
 from ioc.workers import run_workers
@@ -112,10 +113,14 @@ def _import(settings: Settings, args: argparse.Namespace) -> None:
     if args.speed is not None and not 1 <= args.speed <= 3600:
         raise SystemExit("--speed must be between 1 and 3600")
     try:
-        report = asyncio.run(import_file(settings, args.feed, args.file, mapping, args.speed))
-    except (FeedError, UnknownFeed) as err:
+        if args.feed == "gtfs":
+            report = check_gtfs(args.file)
+        else:
+            report = asyncio.run(import_file(settings, args.feed, args.file, mapping, args.speed))
+    except (FeedError, UnknownFeed, GtfsError) as err:
         raise SystemExit(f"import failed: {err}") from err
-    print(f"{args.feed}: {report.accepted} accepted, {report.rejected} rejected")
+    print(f"{args.feed}: {report.accepted} accepted, {report.rejected} rejected"
+          + (f" ({report.summary})" if report.summary else ""))
     for reason, count in report.reasons.most_common():
         print(f"  {count:>8}  {reason}")
 
@@ -151,8 +156,9 @@ def main(argv: list[str] | None = None) -> None:
     worker.add_argument("--no-writer", action="store_true", help="run the feeds only")
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
-    load = sub.add_parser("import", help="import or replay a file (csv, jsonl, parquet, pb)")
-    load.add_argument("feed", help="the feed the file belongs to, e.g. signals")
+    load = sub.add_parser("import", help="import or replay a file (csv, jsonl, parquet, pb, zip)")
+    load.add_argument("feed", help="the feed the file belongs to (e.g. signals), or gtfs to "
+                      "check a GTFS static zip before it goes into the city pack")
     load.add_argument("file", type=Path)
     load.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS",
                       help="read our field OURS from the file's column THEIRS (repeatable)")

@@ -14,6 +14,7 @@ from feeds.base import FeedError, reason_kind
 from feeds.files import apply_mapping, read_records, replay_plan, to_payload
 from feeds.registry import build_feed
 from feeds.runner import FeedRunner
+from feeds.transit.gtfs_static import load_gtfs
 from geo import AreaIndex, load_pack
 from ioc.bus import RedisBus
 from ioc.settings import Settings
@@ -29,6 +30,7 @@ class ImportReport:
     accepted: int = 0
     rejected: int = 0
     reasons: collections.Counter[str] = field(default_factory=collections.Counter)
+    summary: str = ""
 
 
 async def _stream(runner: FeedRunner, feed: str, path: Path, mapping: dict[str, str],
@@ -46,6 +48,24 @@ async def _stream(runner: FeedRunner, feed: str, path: Path, mapping: dict[str, 
         report.accepted += len(parsed.observations)
         report.rejected += len(parsed.rejected)
         report.reasons.update(reason_kind(r.reason) for r in parsed.rejected)
+
+
+def check_gtfs(path: Path) -> ImportReport:
+    """Read a GTFS static zip or folder and report what it holds and which rows it refused.
+
+    The timetable is city data: a valid feed goes into the city pack (`gtfs` in pack.json)
+    rather than into the database.
+    """
+    feed = load_gtfs(path)
+    stop_times = sum(len(times) for times in feed.stop_times.values())
+    report = ImportReport(
+        accepted=len(feed.stops) + len(feed.routes) + len(feed.trips) + stop_times,
+        rejected=len(feed.rejected),
+        summary=f"{len(feed.stops)} stops, {len(feed.routes)} routes, {len(feed.trips)} trips, "
+                f"{stop_times} stop times",
+    )
+    report.reasons.update(reason_kind(r.reason) for r in feed.rejected)
+    return report
 
 
 async def import_file(

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from feeds.base import reason_kind
 from feeds.files import replay_plan
-from ioc.importer import import_file
+from ioc.importer import check_gtfs, import_file
 from ioc.settings import Settings
 from tests.conftest import shared_file
 from tests.ioc.conftest import Ingest
@@ -126,3 +126,25 @@ def test_the_command_line_reports_counts_and_reasons(
         [sys.executable, "-m", "ioc", "import", "trams", str(path)], cwd=PROJECT, env=env,
         capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "unknown feed 'trams'" in bad.stderr
+
+
+async def test_queue_events_in_json_lines_import_with_a_truncated_line_refused(
+    ingest: Ingest, db: str, tmp_path: Path
+) -> None:
+    lines = [
+        {"kind": "ticket", "point_id": "mc-001-ba-dinh", "ticket_id": f"20261123-{n:04d}",
+         "event": "issued", "at": f"2026-11-23T08:0{n}:00+07:00", "service_type": "land"}
+        for n in range(3)
+    ]
+    path = tmp_path / "mot-cua.jsonl"
+    path.write_bytes(b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+                     + b'{"kind": "ticket", "point_id": "mc-0')
+    report = await import_file(_settings(ingest, db), "queues", path, {})
+    assert (report.accepted, report.rejected) == (3, 1)
+    assert await ingest.count("queue_ticket_events") == 3
+
+
+def test_a_gtfs_zip_is_checked_with_its_counts() -> None:
+    report = check_gtfs(shared_file("gtfs/caltrain/gtfs.zip"))
+    assert report.summary == "109 stops, 9 routes, 176 trips, 3498 stop times"
+    assert report.rejected == 0
