@@ -193,11 +193,12 @@ async def run(work: Workload, size: int) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--feed", choices=[*WORKLOADS, "all"], default="all")
-    parser.add_argument("--size", type=int, default=500_000, help="observations per feed")
+    parser.add_argument("--size", type=int, help="observations per feed (default: per feed)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     for feed in WORKLOADS if args.feed == "all" else [args.feed]:
-        result = asyncio.run(run(WORKLOADS[feed], args.size))
+        work = WORKLOADS[feed]
+        result = asyncio.run(run(work, args.size or work.default_size))
         path = RESULTS / f"ingest-{feed}.json"
         path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
         print(f"{feed}: {result['history_rows']:,} rows stored, {result['lost']} lost")

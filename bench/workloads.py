@@ -11,10 +11,19 @@ from typing import Any
 
 from feeds.base import Feed
 from feeds.parking import ParkingFeed, parse_payload
+from feeds.queues.feed import QueuesFeed
+from feeds.queues.model import TicketEvent
+from feeds.queues.parse import parse_payload as parse_queues
+from feeds.queues.points import load_service_points
+from feeds.queues.simulator import QueueSimulator
 from feeds.signals.events import parse_jsonl
 from feeds.signals.feed import SignalsFeed, locations_from_features
 from feeds.signals.simulator import SignalSimulator
 from feeds.simulator import ParkingSimulator
+from feeds.transit.feed import BrtVehicleFeed
+from feeds.transit.gtfs_realtime import parse_feed
+from feeds.transit.gtfs_static import load_gtfs
+from feeds.transit.simulator import BrtSimulator
 from geo import CityPack
 
 Source = Callable[[], Awaitable[bytes]]
@@ -33,6 +42,7 @@ class Workload:
     raw_columns: tuple[str, ...]
     raw_types: tuple[str, ...]
     raw_rows: Callable[[list[bytes], CityPack], list[tuple[Any, ...]]]
+    default_size: int = 500_000
 
 
 def _parking_sites(pack: CityPack, count: int) -> list[dict[str, Any]]:
@@ -97,6 +107,59 @@ def _signal_raw(payloads: list[bytes], pack: CityPack) -> list[tuple[Any, ...]]:
     ]
 
 
+def _queue_payloads(pack: CityPack, size: int) -> list[bytes]:
+    """Every one-stop shop of the pack, day after day of tickets, a working day a payload."""
+    points = load_service_points(pack.asset_features("service_points"))
+    clock = [START]
+    sim = QueueSimulator(points.values(), timezone=pack.timezone, now=lambda: clock[0])
+    payloads: list[bytes] = []
+    total = 0
+    while total < size:
+        clock[0] += timedelta(hours=12)
+        payload = sim.batch_bytes()
+        payloads.append(payload)
+        total += payload.count(b"\n")
+    return payloads
+
+
+def _queues_feed(source: Source, pack: CityPack) -> Feed:
+    return QueuesFeed(source, load_service_points(pack.asset_features("service_points")))
+
+
+def _queue_raw(payloads: list[bytes], pack: CityPack) -> list[tuple[Any, ...]]:
+    points = load_service_points(pack.asset_features("service_points"))
+    return [
+        (o.at, o.point_id, o.ticket_id, o.event, o.service_type, o.counter_id, "000")
+        for payload in payloads for o in parse_queues(payload, points).observations
+        if isinstance(o, TicketEvent)
+    ]
+
+
+def _brt_payloads(pack: CityPack, size: int) -> list[bytes]:
+    """GTFS-Realtime vehicle positions of line 01, a message every 2 s of the busy day."""
+    if pack.gtfs_path is None:
+        raise ValueError(f"pack {pack.name!r} has no BRT timetable")
+    clock = [START]
+    sim = BrtSimulator(load_gtfs(pack.gtfs_path), now=lambda: clock[0])
+    payloads: list[bytes] = []
+    total = 0
+    while total < size:
+        clock[0] += timedelta(seconds=2)
+        sim.advance_to(clock[0])
+        payload = sim.vehicle_positions()
+        payloads.append(payload)
+        total += len(parse_feed(payload).vehicles)
+    return payloads
+
+
+def _brt_raw(payloads: list[bytes], pack: CityPack) -> list[tuple[Any, ...]]:
+    return [
+        (v.observed_at, v.vehicle_id, v.trip_id, v.route_id, v.direction_id, v.stop_id,
+         v.current_stop_sequence, v.current_status, v.occupancy_status, v.lon, v.lat, "000")
+        for payload in payloads for v in parse_feed(payload).vehicles
+    ]
+
+
 WORKLOADS = {
     "parking": Workload(
         "parking", _parking_payloads, lambda source, pack: ParkingFeed(source),
@@ -108,5 +171,18 @@ WORKLOADS = {
         "signals", _signal_payloads, _signals_feed, "signal_events",
         ("time", "signal_id", "event_code", "parameter", "district"),
         ("timestamptz", "text", "int2", "int4", "text"), _signal_raw,
+    ),
+    "queues": Workload(
+        "queues", _queue_payloads, _queues_feed, "queue_ticket_events",
+        ("time", "point_id", "ticket_id", "event", "service_type", "counter_id", "district"),
+        ("timestamptz", "text", "text", "text", "text", "text", "text"), _queue_raw, 300_000,
+    ),
+    "brt_vehicles": Workload(
+        "brt_vehicles", _brt_payloads, lambda source, pack: BrtVehicleFeed(source),
+        "brt_vehicle_positions",
+        ("time", "vehicle_id", "trip_id", "route_id", "direction_id", "stop_id",
+         "stop_sequence", "status", "occupancy", "lon", "lat", "district"),
+        ("timestamptz", "text", "text", "text", "int2", "text", "int4", "text", "text",
+         "float8", "float8", "text"), _brt_raw, 100_000,
     ),
 }
