@@ -12,10 +12,11 @@ from redis.asyncio import Redis
 
 from feeds.registry import build_feed
 from feeds.runner import FeedRunner
-from geo import AreaIndex, load_pack
-from ioc.api import city, faults, health, ingest, live, measures, parking
+from geo import load_pack
+from ioc.api import areas, city, faults, health, ingest, live, measures, parking
 from ioc.bus import RedisBus
 from ioc.hub import LiveHub
+from ioc.layers import LayerSet
 from ioc.settings import Settings
 from ioc.state import AppState
 from ioc.storage.migrate import upgrade
@@ -46,7 +47,8 @@ def create_app(settings: Settings) -> FastAPI:
         bus = RedisBus(redis, settings.redis.prefix)
         hub = LiveHub(bus)
         await hub.start()
-        index = AreaIndex(layer)
+        layer_set = LayerSet(pack)
+        index = layer_set.get(pack.default_layer)[1]
         # Pushed batches go through the same parse, geo-tag and publish path as polled ones.
         runners = {
             name: FeedRunner(build_feed(name, pack, card_key=settings.card_key), bus, index.assign)
@@ -55,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.ioc = AppState(
             settings=settings, pack=pack, layer=layer, index=index,
             pool=pool, bus=bus, hub=hub, mode=report.mode, runners=runners,
+            layers=layer_set,
         )
         try:
             yield
@@ -69,7 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="City feeds (signals, BRT, parking, public-service queues) on a live wall.",
         lifespan=lifespan,
     )
-    for module in (health, city, parking, measures, ingest, faults, live):
+    for module in (health, city, areas, parking, measures, ingest, faults, live):
         app.include_router(module.router)
     if (settings.frontend_dist / "index.html").exists():
         app.mount("/", StaticFiles(directory=settings.frontend_dist, html=True), name="dashboard")

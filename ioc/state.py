@@ -10,6 +10,7 @@ from feeds.runner import FeedRunner
 from geo import AreaIndex, BoundaryLayer, CityPack
 from ioc.bus import RedisBus
 from ioc.hub import LiveHub
+from ioc.layers import LayerSet
 from ioc.settings import Settings
 from ioc.storage.migrate import Mode
 
@@ -27,3 +28,4 @@ class AppState:
     hub: LiveHub
     mode: Mode
     runners: dict[str, FeedRunner]
+    layers: LayerSet

@@ -152,3 +152,22 @@ def test_the_packs_assets_are_served_by_kind(server: Server) -> None:
     points = httpx.get(f"{server.base_url}/api/assets/service_points").json()["features"]
     assert len(points) == 31
     assert httpx.get(f"{server.base_url}/api/assets/spaceports").status_code == 404
+
+
+def test_layers_are_listed_and_served_simplified_for_the_zoom(server: Server) -> None:
+    listed = httpx.get(f"{server.base_url}/api/layers").json()
+    assert [(layer["name"], layer["units"], layer["default"]) for layer in listed] == [
+        ("districts", 30, True)]
+
+    def vertices(zoom: int) -> int:
+        body = httpx.get(f"{server.base_url}/api/layers/districts", params={"zoom": zoom}).json()
+        assert len(body["features"]) == 30
+        return sum(len(ring) for f in body["features"]
+                   for ring in f["geometry"]["coordinates"])
+
+    assert vertices(7) < vertices(14)
+    summary = httpx.get(f"{server.base_url}/api/layers/districts/002").json()
+    assert summary["name"] == "Hoàn Kiếm"
+    assert set(summary) >= {"parking", "signals", "queues", "brt"}
+    assert httpx.get(f"{server.base_url}/api/layers/districts/999").status_code == 404
+    assert httpx.get(f"{server.base_url}/api/layers/moon").status_code == 404

@@ -1,0 +1,70 @@
+"""Boundary layers with live figures, simplified for the zoom, and one area's summary."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import shapely
+from fastapi import APIRouter, HTTPException, Query
+
+from geo import AreaIndex, BoundaryLayer, PackError
+from ioc.api.deps import State
+from ioc.areas import area_figures
+from ioc.state import AppState
+
+router = APIRouter(tags=["areas"])
+
+
+def _layer(state: AppState, name: str) -> tuple[BoundaryLayer, AreaIndex]:
+    try:
+        return state.layers.get(name)
+    except PackError as err:
+        raise HTTPException(404, str(err)) from err
+
+
+@router.get("/api/layers")
+async def layers(state: State) -> list[dict[str, Any]]:
+    """The pack's boundary layers: name, title, units, validity, whether approximate."""
+    out = []
+    for name in state.pack.layer_names:
+        layer, _ = _layer(state, name)
+        out.append({"name": name, "title": layer.title, "units": len(layer.units),
+                    "valid_from": layer.valid_from, "valid_to": layer.valid_to,
+                    "approximate": layer.approximate, "default": name == state.pack.default_layer})
+    return out
+
+
+@router.get("/api/layers/{name}")
+async def layer_geojson(
+    state: State, name: str,
+    zoom: Annotated[float, Query(ge=0, le=22, description="map zoom the shapes are for")] = 10,
+) -> dict[str, Any]:
+    """A layer as GeoJSON, simplified to half a pixel at `zoom`, each unit with live figures."""
+    layer, index = _layer(state, name)
+    # Half a pixel of a 256-px tile at this zoom, in degrees of longitude.
+    tolerance = 360 / (256 * 2 ** zoom) / 2
+    async with state.pool.connection() as conn:
+        figures = await area_figures(conn, index)
+    features = []
+    for unit in layer.units:
+        shape = shapely.simplify(unit.geometry, tolerance, preserve_topology=True)
+        features.append({
+            "type": "Feature", "id": unit.code,
+            "geometry": shapely.geometry.mapping(shape),
+            "properties": {"code": unit.code, "name": unit.name, "name_en": unit.name_en,
+                           "kind": unit.kind, **figures[unit.code].to_json()},
+        })
+    return {"type": "FeatureCollection", "layer": name, "zoom": zoom, "features": features}
+
+
+@router.get("/api/layers/{name}/{code}")
+async def area_summary(state: State, name: str, code: str) -> dict[str, Any]:
+    """One area's summary across the feeds: parking, signals, queues and buses."""
+    layer, index = _layer(state, name)
+    if code not in layer.codes:
+        raise HTTPException(404, f"layer {name!r} has no unit {code!r}")
+    unit = layer.unit(code)
+    async with state.pool.connection() as conn:
+        figures = await area_figures(conn, index)
+    return {"layer": name, "code": code, "name": unit.name, "name_en": unit.name_en,
+            "kind": unit.kind, "area_km2": unit.area_km2, **figures[code].to_json()}

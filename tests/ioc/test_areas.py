@@ -1,0 +1,83 @@
+"""Area figures on any layer equal what the stored rows say, district by district."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import geopandas as gpd
+
+from feeds.parking import ParkingFeed
+from feeds.queues.feed import QueuesFeed
+from feeds.queues.points import load_service_points
+from feeds.queues.simulator import QueueSimulator
+from feeds.runner import FeedRunner
+from feeds.signals.feed import SignalsFeed, locations_from_features
+from feeds.signals.simulator import SignalSimulator
+from feeds.simulator import ParkingSimulator
+from geo import AreaIndex, load_layer
+from ioc.areas import area_figures
+from tests.conftest import shared_file
+from tests.ioc.conftest import PACK, Ingest
+
+MONDAY_10_HANOI = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+async def _fill(ingest: Ingest) -> None:
+    clock = [MONDAY_10_HANOI]
+    parking = ParkingSimulator(PACK.asset_features("parking"), now=lambda: clock[0])
+    signals_features = PACK.asset_features("signals")
+    signals = SignalSimulator(signals_features, timezone=PACK.timezone, now=lambda: clock[0])
+    points = load_service_points(PACK.asset_features("service_points"))
+    feeds = [ParkingFeed(parking),
+             SignalsFeed(signals, zone=PACK.timezone,
+                         locations=locations_from_features(signals_features)),
+             QueuesFeed(QueueSimulator(points.values(), now=lambda: clock[0]), points)]
+    for _ in range(3):
+        clock[0] += timedelta(minutes=1)
+        for feed in feeds:
+            await FeedRunner(feed, ingest.bus, ingest.index.assign).run_once()
+    await ingest.store(["parking", "signals", "queues"])
+
+
+async def test_district_figures_equal_the_stored_rows_grouped_by_district(
+    ingest: Ingest,
+) -> None:
+    await _fill(ingest)
+    async with ingest.pool.connection() as conn:
+        figures = await area_figures(conn, ingest.index)
+        parking = {d: (c, o) for d, c, o in await (await conn.execute(
+            "SELECT district, sum(capacity), sum(occupied) FROM parking_latest"
+            " GROUP BY district")).fetchall()}
+        signals = {d: (n, ok) for d, n, ok in await (await conn.execute(
+            "SELECT district, count(*), count(*) FILTER (WHERE state = 'normal')"
+            " FROM signal_status_latest GROUP BY district")).fetchall()}
+        queues = dict(await (await conn.execute(
+            "SELECT district, sum(waiting_total) FROM queue_latest GROUP BY district"
+        )).fetchall())
+    assert len(figures) == 30
+    for code, f in figures.items():
+        assert (f.parking_capacity, f.parking_occupied) == parking.get(code, (0, 0))
+        assert (f.signals, f.signals_normal) == signals.get(code, (0, 0))
+        assert f.waiting == queues.get(code, 0)
+    hoan_kiem = figures["002"].to_json()
+    assert hoan_kiem["parking"]["occupancy"] == round(
+        parking["002"][1] / parking["002"][0], 4)
+    assert hoan_kiem["signals"]["normal_share"] == round(signals["002"][1] / signals["002"][0], 4)
+
+
+async def test_the_wards_layer_accounts_for_every_car_park_place_too(
+    ingest: Ingest, tmp_path: Path
+) -> None:
+    frame = gpd.read_file(shared_file("hanoi/wards-2025-osm.geojson"))
+    frame["code"] = [f"W{i:03d}" for i in range(len(frame))]
+    frame.to_file(tmp_path / "wards.geojson", driver="GeoJSON")
+    wards = load_layer(tmp_path / "wards.geojson", "wards-2025", name_en_field="name:en")
+    assert len(wards.units) == 126
+    await _fill(ingest)
+    async with ingest.pool.connection() as conn:
+        by_ward = await area_figures(conn, AreaIndex(wards))
+        total = await (await conn.execute("SELECT sum(capacity) FROM parking_latest")).fetchone()
+    assert total is not None
+    # Every car park of the pack lies inside the city, so every place lands in some ward.
+    assert sum(f.parking_capacity for f in by_ward.values()) == total[0]
