@@ -6,11 +6,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 import shapely.ops
 from shapely.strtree import STRtree
 
 from geo.layer import BoundaryLayer
+
+Coordinates = Sequence[float] | npt.NDArray[np.float64]
 
 # Metres per degree of latitude; a degree of longitude is this times cos(latitude).
 _M_PER_DEG = 111_320.0
@@ -37,7 +40,7 @@ class AreaIndex:
         centre_lat = float(np.mean([g.centroid.y for g in geoms]))
         self._m_per_deg_lon = _M_PER_DEG * math.cos(math.radians(centre_lat))
 
-    def assign(self, lons: Sequence[float], lats: Sequence[float]) -> list[str | None]:
+    def assign(self, lons: Coordinates, lats: Coordinates) -> list[str | None]:
         """Unit code of each point (None beyond the tolerance, or with no position at all)."""
         x = np.asarray(lons, dtype=float)
         y = np.asarray(lats, dtype=float)

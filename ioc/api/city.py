@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+import math
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query
 
 from geo import PackError
 from ioc.api.deps import State
@@ -46,10 +48,59 @@ async def districts(state: State) -> dict[str, Any]:
 
 
 @router.get("/api/assets/{kind}")
-async def assets(state: State, kind: str) -> dict[str, Any]:
-    """The city pack's assets of one kind (signals, parking, service_points) as GeoJSON."""
+async def assets(
+    state: State,
+    kind: str,
+    layer: str | None = None,
+    area: Annotated[str | None, Query(description="a unit code of `layer`")] = None,
+    bbox: Annotated[str | None, Query(description="min_lon,min_lat,max_lon,max_lat")] = None,
+    near: Annotated[str | None, Query(description="lon,lat")] = None,
+    radius_m: Annotated[float, Query(gt=0, le=50_000)] = 1000,
+) -> dict[str, Any]:
+    """The pack's assets of one kind (signals, parking, service_points) as GeoJSON, filtered
+    by area of a layer, by bounding box, or by distance from a point (nearest first)."""
     try:
         features = state.pack.asset_features(kind)
     except PackError as err:
         raise HTTPException(404, str(err)) from err
-    return {"type": "FeatureCollection", "features": features}
+    lons = np.array([f["geometry"]["coordinates"][0] for f in features], dtype=float)
+    lats = np.array([f["geometry"]["coordinates"][1] for f in features], dtype=float)
+    keep = np.ones(len(features), dtype=bool)
+    if area is not None:
+        try:
+            _, index = state.layers.get(layer or state.pack.default_layer)
+        except PackError as err:
+            raise HTTPException(404, str(err)) from err
+        keep &= np.array([code == area for code in index.assign(lons, lats)], dtype=np.bool_)
+    if bbox is not None:
+        west, south, east, north = _numbers(bbox, 4, "bbox")
+        keep &= (lons >= west) & (lons <= east) & (lats >= south) & (lats <= north)
+    distances = None
+    if near is not None:
+        lon, lat = _numbers(near, 2, "near")
+        # Equirectangular distance: exact enough within a city, and vectorised.
+        dx = (lons - lon) * 111_320 * math.cos(math.radians(lat))
+        dy = (lats - lat) * 111_320
+        distances = np.hypot(dx, dy)
+        keep &= distances <= radius_m
+    chosen = np.flatnonzero(keep)
+    if distances is not None:
+        chosen = chosen[np.argsort(distances[chosen])]
+    out = []
+    for i in chosen:
+        feature = dict(features[i])
+        if distances is not None:
+            feature["properties"] = {**feature["properties"],
+                                     "distance_m": round(float(distances[i]), 1)}
+        out.append(feature)
+    return {"type": "FeatureCollection", "features": out}
+
+
+def _numbers(text: str, count: int, name: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError as err:
+        raise HTTPException(422, f"{name} must be {count} comma-separated numbers") from err
+    if len(values) != count:
+        raise HTTPException(422, f"{name} must be {count} comma-separated numbers")
+    return values

@@ -171,3 +171,18 @@ def test_layers_are_listed_and_served_simplified_for_the_zoom(server: Server) ->
     assert set(summary) >= {"parking", "signals", "queues", "brt"}
     assert httpx.get(f"{server.base_url}/api/layers/districts/999").status_code == 404
     assert httpx.get(f"{server.base_url}/api/layers/moon").status_code == 404
+
+
+def test_assets_by_area_bounding_box_and_distance(server: Server) -> None:
+    url = f"{server.base_url}/api/assets/parking"
+    in_hoan_kiem = httpx.get(url, params={"area": "002"}).json()["features"]
+    assert in_hoan_kiem and all(f["properties"]["address"].endswith("Hoàn Kiếm")
+                                for f in in_hoan_kiem)
+    boxed = httpx.get(url, params={"bbox": "105.84,21.02,105.85,21.03"}).json()["features"]
+    assert {f["id"] if "id" in f else f["properties"]["id"] for f in boxed} >= {
+        "hk-ly-thuong-kiet"}
+    # 500 m around Hoàn Kiếm lake, nearest first.
+    near = httpx.get(url, params={"near": "105.8523,21.0287", "radius_m": 500}).json()
+    distances = [f["properties"]["distance_m"] for f in near["features"]]
+    assert distances == sorted(distances) and all(d <= 500 for d in distances) and distances
+    assert httpx.get(url, params={"bbox": "1,2,3"}).status_code == 422
