@@ -3,11 +3,13 @@
 import {
   parseConfig,
   parseDistrictCollection,
+  parseServicePointCollection,
+  parseSignalCollection,
   parseSiteCollection,
   type DistrictRecord,
   type SiteRecord,
 } from "./parse";
-import type { AppConfig } from "./types";
+import type { AppConfig, ServicePointInfo, SignalInfo } from "./types";
 
 const TIMEOUT_MS = 20_000;
 
@@ -31,6 +33,14 @@ export async function fetchDistricts(): Promise<DistrictRecord[]> {
 
 export async function fetchSites(): Promise<SiteRecord[]> {
   return parseSiteCollection(await getJson("/api/parking/sites"));
+}
+
+export async function fetchSignals(): Promise<SignalInfo[]> {
+  return parseSignalCollection(await getJson("/api/assets/signals"));
+}
+
+export async function fetchServicePoints(): Promise<ServicePointInfo[]> {
+  return parseServicePointCollection(await getJson("/api/assets/service_points"));
 }
 
 /** ws:// or wss:// URL of the live feed, matching the page's scheme and host. */

@@ -28,6 +28,11 @@ export class Clock {
     this.offsetMs = Math.abs(offset) < 1_000 ? 0 : offset;
   }
 
+  /** The server-corrected time, in ms since the epoch. */
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+
   render(): void {
     const now = Date.now() + this.offsetMs;
     setText(this.timeEl, clockTime(now));

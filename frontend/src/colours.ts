@@ -6,7 +6,7 @@
 // colour blindness; they also differ in lightness, and every coloured thing
 // on the wall carries its number or label as text too.
 
-import type { SiteStatus } from "./types";
+import type { SignalState, SiteStatus } from "./types";
 
 /** 0 = no data, 1 = under 60%, 2 = 60–80% (target), 3 = 80–90%, 4 = 90% and over. */
 export type Band = 0 | 1 | 2 | 3 | 4;
@@ -38,3 +38,35 @@ export const STATUS_COLOURS: Record<SiteStatus | "unknown", string> = {
 };
 
 export const MAP_BACKGROUND = "#0a0f15";
+
+// ---- operations layers ----
+// Signals are drawn as rings (a coloured disc with a dark core) so that they
+// never read as car-park dots; faults are also drawn larger than "normal".
+// Okabe–Ito hues again: bluish green / orange / yellow / vermilion / grey
+// differ in lightness as well as hue.
+
+export const SIGNAL_COLOURS: Record<SignalState, string> = {
+  normal: "#009e73", // bluish green: operating normally
+  coordination_failed: "#f0e442", // yellow: running, but out of coordination
+  flash: "#e69f00", // orange (amber): flashing
+  dark: "#d55e00", // vermilion: dark, no lights
+  comm_lost: "#9aa4b1", // grey: we cannot see it
+  unknown: "#5b6470", // no status yet (drawn hollow on the map)
+};
+
+/** Draw order and legend order: worst on top / first. */
+export const SIGNAL_RANK: Record<SignalState, number> = {
+  unknown: 0,
+  normal: 1,
+  comm_lost: 2,
+  coordination_failed: 3,
+  flash: 4,
+  dark: 5,
+};
+
+/** BRT buses: Okabe–Ito blue with a white outline. */
+export const BUS_COLOUR = "#0072b2";
+export const BUS_STROKE = "#ffffff";
+
+/** Public-service desks: reddish purple discs sized by the queue. */
+export const DESK_COLOUR = "#cc79a7";

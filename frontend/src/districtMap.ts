@@ -1,7 +1,8 @@
 // The MapLibre map: district fills coloured by parking occupancy (via
-// feature-state, so live updates never resend the boundaries) and car parks as
-// a circle layer (via setData). No glyphs, sprites or tiles are fetched unless
-// the city configures its own basemap style.
+// feature-state, so live updates never resend the boundaries), and circle
+// layers fed with setData for car parks, public-service desks (sized by the
+// queue), traffic signals (rings coloured by state) and BRT buses. No glyphs,
+// sprites or tiles are fetched unless the city configures its own basemap style.
 
 import type { Feature, FeatureCollection, MultiPolygon, Point, Polygon } from "geojson";
 import {
@@ -15,11 +16,31 @@ import {
 import "maplibre-gl/dist/maplibre-gl.css";
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url";
 
-import { BAND_COLOURS, MAP_BACKGROUND, STATUS_COLOURS, type Band } from "./colours";
-import type { Focus } from "./detailPanel";
+import {
+  BAND_COLOURS,
+  BUS_COLOUR,
+  BUS_STROKE,
+  DESK_COLOUR,
+  MAP_BACKGROUND,
+  SIGNAL_COLOURS,
+  SIGNAL_RANK,
+  STATUS_COLOURS,
+  type Band,
+} from "./colours";
+import { focusKey, type Focus } from "./detailPanel";
 import { DistrictLabels, type LabelContent } from "./districtLabels";
 import { boundsOf, labelAnchor } from "./labelPoint";
-import type { AppConfig, DistrictInfo, SiteInfo, SiteLive } from "./types";
+import type {
+  AppConfig,
+  BusLive,
+  DistrictInfo,
+  QueuePoint,
+  ServicePointInfo,
+  SignalInfo,
+  SignalUnit,
+  SiteInfo,
+  SiteLive,
+} from "./types";
 
 setWorkerUrl(workerUrl);
 
@@ -30,7 +51,26 @@ const L_FILL = "districts-fill";
 const L_LINE = "districts-line";
 const L_HIGHLIGHT = "districts-highlight";
 const L_SITES = "sites-circle";
+const SRC_DESKS = "desks";
+const SRC_SIGNALS = "signals";
+const SRC_BUSES = "buses";
+const SRC_FOCUS = "focus";
+const L_DESKS = "desks-circle";
+const L_SIGNALS = "signals-circle";
+const L_SIGNALS_CORE = "signals-core";
+const L_BUSES = "buses-circle";
+const L_FOCUS = "focus-ring";
 const HATCH = "nodata-hatch";
+/** Point layers under the pointer, most specific first. */
+const POINT_LAYERS = [L_BUSES, L_SIGNALS, L_SITES, L_DESKS];
+/** Pointer slack around small dots, in pixels. */
+const HIT_PX = 4;
+
+type Points = FeatureCollection<Point>;
+
+function emptyPoints(): Points {
+  return { type: "FeatureCollection", features: [] };
+}
 
 /** After this long without touching the map, it returns to the city overview. */
 const RETURN_HOME_AFTER_MS = 3 * 60_000;
@@ -78,7 +118,11 @@ export class DistrictMap {
   private readonly labels: DistrictLabels;
   private styleReady = false;
   private districtData: FeatureCollection<Polygon | MultiPolygon> = { type: "FeatureCollection", features: [] };
-  private siteData: FeatureCollection<Point> = { type: "FeatureCollection", features: [] };
+  private siteData: Points = emptyPoints();
+  private deskData: Points = emptyPoints();
+  private signalData: Points = emptyPoints();
+  private busData: Points = emptyPoints();
+  private focusData: Points = emptyPoints();
   private readonly bands = new Map<string, Band>();
   private highlighted: string | null = null;
   private bounds: [number, number, number, number] | null = null;
@@ -154,8 +198,14 @@ export class DistrictMap {
     if (!m.getSource(SRC_DISTRICTS)) {
       m.addSource(SRC_DISTRICTS, { type: "geojson", data: this.districtData, promoteId: "code" });
     }
-    if (!m.getSource(SRC_SITES)) {
-      m.addSource(SRC_SITES, { type: "geojson", data: this.siteData });
+    for (const [id, data] of [
+      [SRC_SITES, this.siteData],
+      [SRC_DESKS, this.deskData],
+      [SRC_SIGNALS, this.signalData],
+      [SRC_BUSES, this.busData],
+      [SRC_FOCUS, this.focusData],
+    ] as const) {
+      if (!m.getSource(id)) m.addSource(id, { type: "geojson", data });
     }
     if (!m.getLayer(L_BASE)) {
       // Hatched "no data" ground under every district; hidden where a band colour is drawn.
@@ -209,6 +259,23 @@ export class DistrictMap {
         },
       });
     }
+    if (!m.getLayer(L_DESKS)) {
+      // Area grows with the number of people waiting; hollow without live data.
+      const w = ["get", "waiting"] as ExpressionSpecification;
+      const r: ExpressionSpecification = ["case", ["<", w, 0], 4, ["min", 30, ["+", 5, ["*", 2, ["sqrt", w]]]]];
+      m.addLayer({
+        id: L_DESKS,
+        type: "circle",
+        source: SRC_DESKS,
+        paint: {
+          "circle-color": DESK_COLOUR,
+          "circle-opacity": ["case", ["<", w, 0], 0, 0.38],
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, r, 14, ["*", 1.5, r]],
+          "circle-stroke-color": ["case", ["<", w, 0], "#9aa4b1", DESK_COLOUR],
+          "circle-stroke-width": 2,
+        },
+      });
+    }
     if (!m.getLayer(L_SITES)) {
       const status = ["get", "status"] as ExpressionSpecification;
       m.addLayer({
@@ -244,10 +311,117 @@ export class DistrictMap {
         },
       });
     }
+    const st = ["get", "state"] as ExpressionSpecification;
+    if (!m.getLayer(L_SIGNALS)) {
+      m.addLayer({
+        id: L_SIGNALS,
+        type: "circle",
+        source: SRC_SIGNALS,
+        paint: {
+          "circle-color": [
+            "match",
+            st,
+            "normal",
+            SIGNAL_COLOURS.normal,
+            "coordination_failed",
+            SIGNAL_COLOURS.coordination_failed,
+            "flash",
+            SIGNAL_COLOURS.flash,
+            "dark",
+            SIGNAL_COLOURS.dark,
+            "comm_lost",
+            SIGNAL_COLOURS.comm_lost,
+            SIGNAL_COLOURS.unknown,
+          ],
+          // No status yet: a hollow grey ring.
+          "circle-opacity": ["match", st, "unknown", 0, 1],
+          "circle-radius": [
+            "interpolate",
+            ["linear"],
+            ["zoom"],
+            9,
+            ["match", st, "normal", 4, "unknown", 3, 5.5],
+            14,
+            ["match", st, "normal", 8.5, "unknown", 6, 11],
+          ],
+          // A dark outline keeps the ring visible on a district filled with the same hue.
+          "circle-stroke-color": ["match", st, "unknown", "#9aa4b1", MAP_BACKGROUND],
+          "circle-stroke-width": ["match", st, "unknown", 1.5, 2],
+        },
+      });
+    }
+    if (!m.getLayer(L_SIGNALS_CORE)) {
+      // The dark core that makes a signal a ring; "dark" signals get a wide hole.
+      m.addLayer({
+        id: L_SIGNALS_CORE,
+        type: "circle",
+        source: SRC_SIGNALS,
+        paint: {
+          "circle-color": MAP_BACKGROUND,
+          "circle-opacity": ["match", st, "unknown", 0, 1],
+          "circle-radius": [
+            "interpolate",
+            ["linear"],
+            ["zoom"],
+            9,
+            ["match", st, "normal", 1.7, "dark", 3.2, 2.2],
+            14,
+            ["match", st, "normal", 3.6, "dark", 7, 4.5],
+          ],
+        },
+      });
+    }
+    if (!m.getLayer(L_BUSES)) {
+      m.addLayer({
+        id: L_BUSES,
+        type: "circle",
+        source: SRC_BUSES,
+        paint: {
+          "circle-color": BUS_COLOUR,
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, 5.5, 14, 9],
+          "circle-stroke-color": BUS_STROKE,
+          "circle-stroke-width": 2,
+        },
+      });
+    }
+    if (!m.getLayer(L_FOCUS)) {
+      m.addLayer({
+        id: L_FOCUS,
+        type: "circle",
+        source: SRC_FOCUS,
+        paint: {
+          "circle-opacity": 0,
+          "circle-radius": 16,
+          "circle-stroke-color": "#ffffff",
+          "circle-stroke-width": 3,
+        },
+      });
+    }
     this.styleReady = true;
     this.pushDistricts();
-    this.pushSites();
+    for (const [id, data] of this.pointSources()) this.push(id, data);
   };
+
+  private pointSources(): [string, Points][] {
+    return [
+      [SRC_SITES, this.siteData],
+      [SRC_DESKS, this.deskData],
+      [SRC_SIGNALS, this.signalData],
+      [SRC_BUSES, this.busData],
+      [SRC_FOCUS, this.focusData],
+    ];
+  }
+
+  private push(source: string, data: Points): void {
+    if (!this.styleReady) return;
+    void this.map.getSource<GeoJSONSource>(source)?.setData(data);
+  }
+
+  /** Feature counts on the container, for tests: data-signals, data-buses, data-desks. */
+  private count(name: string, n: number): void {
+    const el = this.map.getContainer();
+    if (el.dataset[name] !== String(n)) el.dataset[name] = String(n);
+  }
 
   // ---- data ----
 
@@ -292,7 +466,67 @@ export class DistrictMap {
     const rank = (f: Feature<Point>): number => (f.properties?.["status"] === "full" ? 1 : 0);
     features.sort((a, b) => rank(a) - rank(b));
     this.siteData = { type: "FeatureCollection", features };
-    this.pushSites();
+    this.push(SRC_SITES, this.siteData);
+  }
+
+  /** Catalogued signals coloured by live state; worst drawn on top. */
+  setSignals(infos: Iterable<SignalInfo>, unitOf: (id: string) => SignalUnit | null): void {
+    const features: Feature<Point>[] = [];
+    for (const s of infos) {
+      const state = unitOf(s.id)?.state ?? "unknown";
+      features.push({
+        type: "Feature",
+        geometry: { type: "Point", coordinates: s.lngLat },
+        properties: { id: s.id, state, rank: SIGNAL_RANK[state] },
+      });
+    }
+    features.sort((a, b) => (a.properties?.["rank"] as number) - (b.properties?.["rank"] as number));
+    this.signalData = { type: "FeatureCollection", features };
+    this.count("signals", features.length);
+    this.push(SRC_SIGNALS, this.signalData);
+  }
+
+  /** Buses at their last reported position (those without one are not drawn). */
+  setBuses(buses: Iterable<BusLive>): void {
+    const features: Feature<Point>[] = [];
+    for (const b of buses) {
+      if (b.lngLat === null) continue;
+      features.push({
+        type: "Feature",
+        geometry: { type: "Point", coordinates: b.lngLat },
+        properties: { id: b.id },
+      });
+    }
+    this.busData = { type: "FeatureCollection", features };
+    this.count("buses", features.length);
+    this.push(SRC_BUSES, this.busData);
+  }
+
+  /** Catalogued desks sized by people waiting (-1: no live data); small ones on top. */
+  setDesks(infos: Iterable<ServicePointInfo>, liveOf: (id: string) => QueuePoint | null): void {
+    const features: Feature<Point>[] = [];
+    for (const d of infos) {
+      features.push({
+        type: "Feature",
+        geometry: { type: "Point", coordinates: d.lngLat },
+        properties: { id: d.id, waiting: liveOf(d.id)?.waiting ?? -1 },
+      });
+    }
+    features.sort((a, b) => (b.properties?.["waiting"] as number) - (a.properties?.["waiting"] as number));
+    this.deskData = { type: "FeatureCollection", features };
+    this.count("desks", features.length);
+    this.push(SRC_DESKS, this.deskData);
+  }
+
+  /** A white ring around the hovered or selected point (follows a moving bus). */
+  setFocusPoint(lngLat: [number, number] | null): void {
+    const prev = this.focusData.features[0]?.geometry.coordinates;
+    if (lngLat === null ? prev === undefined : prev !== undefined && prev[0] === lngLat[0] && prev[1] === lngLat[1]) return;
+    this.focusData = {
+      type: "FeatureCollection",
+      features: lngLat === null ? [] : [{ type: "Feature", geometry: { type: "Point", coordinates: lngLat }, properties: {} }],
+    };
+    this.push(SRC_FOCUS, this.focusData);
   }
 
   setHighlight(code: string | null): void {
@@ -317,11 +551,6 @@ export class DistrictMap {
     if (this.highlighted !== null) {
       this.map.setFeatureState({ source: SRC_DISTRICTS, id: this.highlighted }, { highlight: true });
     }
-  }
-
-  private pushSites(): void {
-    if (!this.styleReady) return;
-    void this.map.getSource<GeoJSONSource>(SRC_SITES)?.setData(this.siteData);
   }
 
   setLabel(label: string): void {
@@ -361,14 +590,27 @@ export class DistrictMap {
 
   private focusAt(ev: MapMouseEvent): Focus | null {
     if (!this.styleReady) return null;
-    const hits = this.map.queryRenderedFeatures(ev.point, { layers: [L_SITES, L_BASE] });
-    for (const f of hits) {
-      const p = f.properties as Record<string, unknown> | null;
-      if (f.layer.id === L_SITES && typeof p?.["id"] === "string") return { kind: "site", id: p["id"] };
+    const { x, y } = ev.point;
+    const near = this.map.queryRenderedFeatures(
+      [
+        [x - HIT_PX, y - HIT_PX],
+        [x + HIT_PX, y + HIT_PX],
+      ],
+      { layers: POINT_LAYERS },
+    );
+    for (const layer of POINT_LAYERS) {
+      for (const f of near) {
+        const id = (f.properties as Record<string, unknown> | null)?.["id"];
+        if (f.layer.id !== layer || typeof id !== "string") continue;
+        if (layer === L_BUSES) return { kind: "bus", id };
+        if (layer === L_SIGNALS) return { kind: "signal", id };
+        if (layer === L_SITES) return { kind: "site", id };
+        return { kind: "desk", id };
+      }
     }
-    for (const f of hits) {
+    for (const f of this.map.queryRenderedFeatures(ev.point, { layers: [L_BASE] })) {
       const p = f.properties as Record<string, unknown> | null;
-      if (f.layer.id === L_BASE && typeof p?.["code"] === "string") return { kind: "district", code: p["code"] };
+      if (typeof p?.["code"] === "string") return { kind: "district", code: p["code"] };
     }
     return null;
   }
@@ -378,7 +620,7 @@ export class DistrictMap {
   };
 
   private hover(focus: Focus | null): void {
-    const key = focus === null ? "" : focus.kind === "site" ? `s:${focus.id}` : `d:${focus.code}`;
+    const key = focusKey(focus);
     this.map.getCanvas().style.cursor = focus === null ? "" : "pointer";
     if (key === this.hoverKey) return;
     this.hoverKey = key;

@@ -3,7 +3,7 @@
 
 import "./styles.css";
 
-import { fetchConfig, fetchDistricts, fetchSites, liveUrl } from "./api";
+import { fetchConfig, fetchDistricts, fetchServicePoints, fetchSignals, fetchSites, liveUrl } from "./api";
 import { retryForever } from "./backoff";
 import { Clock } from "./clock";
 import { occupancyBand } from "./colours";
@@ -18,19 +18,24 @@ import { Legend } from "./legend";
 import { LiveConnection } from "./live";
 import { DEFAULT_CONFIG } from "./parse";
 import { Changed, Store } from "./store";
-import { PENDING_FEEDS, ParkingTile, PlaceholderTile } from "./tiles";
+import { BrtTile, ParkingTile, QueuesTile, SignalsTile } from "./tiles";
 import type { AppConfig, ServerMessage } from "./types";
 
 const Redraw = {
   districts: Changed.districts,
   sites: Changed.sites,
-  lang: 4,
-  focus: 8,
-  everything: 15,
+  signals: Changed.signals,
+  queues: Changed.queues,
+  brt: Changed.brt,
+  lang: 32,
+  focus: 64,
+  /** Tiles judge staleness against the clock and the connection. */
+  tiles: 128,
+  everything: 255,
 } as const;
 
-/** Refetch the car-park catalogue at most this often when unknown car parks appear. */
-const SITE_REFETCH_MIN_MS = 60_000;
+/** Refetch a catalogue at most this often when unknown car parks, signals or desks appear. */
+const CATALOGUE_REFETCH_MIN_MS = 60_000;
 
 // ---- state ----
 
@@ -40,21 +45,25 @@ let pinned: Focus | null = null;
 let hovered: Focus | null = null;
 let dirty = 0;
 let frame = 0;
-let lastSiteFetch = 0;
-let siteFetchInFlight = false;
+let connected = false;
 
-const store = new Store((flags) => invalidate(flags));
+const clock = new Clock();
+const store = new Store(
+  (flags) => invalidate(flags),
+  () => clock.now(),
+);
 
 // ---- layout ----
 
 const appTitle = h("h1", { class: "app-title" });
 const cityTitle = h("span", { class: "city-title" });
-const clock = new Clock();
 const connection = new ConnectionBadge();
 const langToggle = h("button", { type: "button", class: "lang-toggle", "data-testid": "lang-toggle" });
 const errorBanner = h("p", { class: "server-error", "data-testid": "server-error", role: "alert", hidden: "" });
 const parkingTile = new ParkingTile();
-const pendingTiles = PENDING_FEEDS.map((f) => new PlaceholderTile(f));
+const signalsTile = new SignalsTile();
+const brtTile = new BrtTile();
+const queuesTile = new QueuesTile();
 const legend = new Legend();
 const detail = new DetailPanel(() => select(null));
 const districtList = new DistrictList({
@@ -75,7 +84,9 @@ const leftColumn = h(
   "aside",
   { class: "column column-left" },
   parkingTile.element,
-  ...pendingTiles.map((p) => p.element),
+  signalsTile.element,
+  brtTile.element,
+  queuesTile.element,
 );
 const rightColumn = h("aside", { class: "column column-right" }, districtList.element);
 const bottom = h("div", { class: "bottom" }, legend.element, detail.element);
@@ -133,11 +144,19 @@ function flush(): void {
     clock.render();
     connection.render();
     legend.render();
-    for (const p of pendingTiles) p.render();
   }
 
-  if (d & (Redraw.districts | Redraw.sites | Redraw.lang)) {
+  if (d & (Redraw.districts | Redraw.sites | Redraw.lang | Redraw.tiles)) {
     parkingTile.render(store.headline());
+  }
+  if (d & (Redraw.signals | Redraw.lang | Redraw.tiles)) {
+    signalsTile.render(store.signalsHeadline(), connected);
+  }
+  if (d & (Redraw.brt | Redraw.lang | Redraw.tiles)) {
+    brtTile.render(store.brtHeadline(), connected, clock.now());
+  }
+  if (d & (Redraw.queues | Redraw.lang | Redraw.tiles)) {
+    queuesTile.render(store.queuesHeadline(), connected, clock.now());
   }
 
   if (d & (Redraw.districts | Redraw.lang)) {
@@ -157,14 +176,67 @@ function flush(): void {
   if (d & Redraw.sites) {
     map?.setSites(store.siteInfos(), (id) => store.siteLiveOf(id));
   }
+  if (d & Redraw.signals) {
+    map?.setSignals(store.signalInfos(), (id) => store.signalUnitOf(id));
+  }
+  if (d & Redraw.queues) {
+    map?.setDesks(store.deskInfos(), (id) => store.deskLiveOf(id));
+  }
+  if (d & Redraw.brt) {
+    map?.setBuses(store.allBuses());
+  }
 
-  if (d & (Redraw.focus | Redraw.districts | Redraw.sites | Redraw.lang)) {
-    const focus = shownFocus();
+  const focus = shownFocus();
+  if (d & (Redraw.focus | Redraw.lang | feedsOf(focus))) {
     detail.render(store, focus, pinned !== null && sameFocus(focus, pinned));
-    const code =
-      focus === null ? null : focus.kind === "district" ? focus.code : (store.site(focus.id)?.info.district ?? null);
-    map?.setHighlight(code);
+    const where = locate(focus);
+    map?.setHighlight(where.district);
+    map?.setFocusPoint(where.lngLat);
     districtList.setSelected(pinned?.kind === "district" ? pinned.code : null);
+  }
+}
+
+/** The live feeds the detail of a focus is drawn from (the panel is rebuilt only when they change). */
+function feedsOf(focus: Focus | null): number {
+  switch (focus?.kind) {
+    case undefined:
+      return 0;
+    case "district":
+      return Redraw.districts | Redraw.signals | Redraw.queues;
+    case "site":
+      return Redraw.sites | Redraw.districts;
+    case "signal":
+      return Redraw.signals | Redraw.districts;
+    case "bus":
+      return Redraw.brt | Redraw.districts;
+    case "desk":
+      return Redraw.queues | Redraw.districts;
+  }
+}
+
+/** The district to outline and the point to ring for a focus. */
+function locate(focus: Focus | null): { district: string | null; lngLat: [number, number] | null } {
+  switch (focus?.kind) {
+    case undefined:
+      return { district: null, lngLat: null };
+    case "district":
+      return { district: focus.code, lngLat: null };
+    case "site": {
+      const s = store.site(focus.id);
+      return { district: s?.info.district ?? null, lngLat: s?.info.lngLat ?? null };
+    }
+    case "signal": {
+      const s = store.signal(focus.id);
+      return { district: s?.unit?.district || null, lngLat: s?.info?.lngLat ?? null };
+    }
+    case "bus": {
+      const b = store.bus(focus.id);
+      return { district: b?.district || null, lngLat: b?.lngLat ?? null };
+    }
+    case "desk": {
+      const d = store.desk(focus.id);
+      return { district: d?.live?.district || d?.info?.district || null, lngLat: d?.info?.lngLat ?? null };
+    }
   }
 }
 
@@ -187,13 +259,26 @@ function onMessage(msg: ServerMessage): void {
     case "snapshot":
     case "delta":
       if (msg.type === "snapshot") errorBanner.hidden = true;
-      if (msg.stream === "districts") {
-        store.applyDistricts(msg.type, msg.seq, msg.districts);
-      } else {
-        store.applySites(msg.type, msg.seq, msg.sites);
-        if (store.uncataloguedSites() > 0) void refreshSites();
+      switch (msg.stream) {
+        case "districts":
+          store.applyDistricts(msg.type, msg.seq, msg.districts);
+          return;
+        case "parking":
+          store.applySites(msg.type, msg.seq, msg.sites);
+          if (store.uncataloguedSites() > 0) siteCatalogue.refresh();
+          return;
+        case "signals":
+          store.applySignals(msg.type, msg.seq, msg.districts, msg.units);
+          if (store.uncataloguedSignals() > 0) signalCatalogue.refresh();
+          return;
+        case "queues":
+          store.applyQueues(msg.type, msg.seq, msg.districts, msg.points);
+          if (store.uncataloguedDesks() > 0) deskCatalogue.refresh();
+          return;
+        case "brt":
+          store.applyBuses(msg.type, msg.seq, msg.vehicles);
+          return;
       }
-      return;
   }
 }
 
@@ -203,23 +288,57 @@ const live = new LiveConnection(liveUrl(), {
   onState: (state, retryInMs) => {
     connection.set(state, retryInMs);
     document.body.dataset["live"] = state === "live" ? "true" : "false";
+    if (connected !== (state === "live")) {
+      connected = state === "live";
+      invalidate(Redraw.tiles);
+    }
   },
 });
 
 // ---- catalogues ----
 
-async function refreshSites(): Promise<void> {
-  if (siteFetchInFlight || Date.now() - lastSiteFetch < SITE_REFETCH_MIN_MS) return;
-  siteFetchInFlight = true;
-  lastSiteFetch = Date.now();
-  try {
-    store.setSiteCatalogue(await fetchSites());
-  } catch (err) {
-    console.warn("car-park catalogue refresh failed", err);
-  } finally {
-    siteFetchInFlight = false;
+/**
+ * A catalogue loaded at start-up (retrying until it succeeds) and refetched,
+ * at most every CATALOGUE_REFETCH_MIN_MS, when the live feed mentions ids it
+ * does not hold.
+ */
+class Catalogue<T> {
+  private lastFetch = 0;
+  private inFlight = false;
+
+  constructor(
+    private readonly label: string,
+    private readonly fetcher: () => Promise<T>,
+    private readonly apply: (value: T) => void,
+  ) {}
+
+  async load(): Promise<void> {
+    this.lastFetch = Date.now();
+    this.inFlight = true;
+    try {
+      this.apply(await retryForever(this.fetcher, `GET ${this.label}`));
+    } finally {
+      this.lastFetch = Date.now();
+      this.inFlight = false;
+    }
+  }
+
+  refresh(): void {
+    if (this.inFlight || Date.now() - this.lastFetch < CATALOGUE_REFETCH_MIN_MS) return;
+    this.inFlight = true;
+    this.lastFetch = Date.now();
+    this.fetcher()
+      .then(this.apply)
+      .catch((err: unknown) => console.warn(`${this.label} refresh failed`, err))
+      .finally(() => {
+        this.inFlight = false;
+      });
   }
 }
+
+const siteCatalogue = new Catalogue("/api/parking/sites", fetchSites, (r) => store.setSiteCatalogue(r));
+const signalCatalogue = new Catalogue("/api/assets/signals", fetchSignals, (r) => store.setSignalCatalogue(r));
+const deskCatalogue = new Catalogue("/api/assets/service_points", fetchServicePoints, (r) => store.setDeskCatalogue(r));
 
 function updateMapPadding(): void {
   if (map === null) return;
@@ -261,8 +380,8 @@ async function boot(): Promise<void> {
   live.start();
 
   const districts = retryForever(fetchDistricts, "GET /api/districts");
-  lastSiteFetch = Date.now();
-  const sites = retryForever(fetchSites, "GET /api/parking/sites");
+  // Car parks, signals and desks load on their own: one slow catalogue does not hold up the others.
+  const catalogues = [siteCatalogue, signalCatalogue, deskCatalogue].map((c) => c.load());
   config = await retryForever(fetchConfig, "GET /api/config");
   setTimeZone(config.city.timezone);
   invalidate(Redraw.everything);
@@ -271,12 +390,12 @@ async function boot(): Promise<void> {
   const districtRecords = await districts;
   store.setDistrictCatalogue(districtRecords);
   map?.setDistrictCatalogue(store.districtInfos());
-
-  store.setSiteCatalogue(await sites);
-  lastSiteFetch = Date.now();
+  await Promise.all(catalogues);
 }
 
 // Staleness of the headline figures is judged against the clock.
-setInterval(() => invalidate(Redraw.districts), 30_000);
+setInterval(() => invalidate(Redraw.tiles), 30_000);
+// Buses that stopped reporting leave the map and the count.
+setInterval(() => store.pruneBuses(), 15_000);
 
 void boot();

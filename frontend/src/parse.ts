@@ -3,12 +3,21 @@
 
 import type { MultiPolygon, Polygon } from "geojson";
 import {
+  SIGNAL_STATES,
   SITE_STATUSES,
   type AppConfig,
+  type BusLive,
   type DistrictInfo,
   type DistrictParking,
+  type DistrictQueues,
+  type DistrictSignals,
   type DistrictUpdate,
+  type QueuePoint,
   type ServerMessage,
+  type ServicePointInfo,
+  type SignalInfo,
+  type SignalState,
+  type SignalUnit,
   type SiteInfo,
   type SiteLive,
   type SiteStatus,
@@ -203,6 +212,161 @@ function parseSiteUpdates(x: unknown): SiteLive[] {
   return out;
 }
 
+// ---- asset catalogues (GET /api/assets/{kind}) ----
+
+/** The Point features of a FeatureCollection, with their properties and position. */
+function pointFeatures(x: unknown): { p: Obj; id: string; lngLat: [number, number] }[] {
+  const out: { p: Obj; id: string; lngLat: [number, number] }[] = [];
+  if (!isObj(x)) return out;
+  for (const f of list(x["features"])) {
+    if (!isObj(f)) continue;
+    const p = isObj(f["properties"]) ? f["properties"] : {};
+    const g = isObj(f["geometry"]) ? f["geometry"] : {};
+    const coords = list(g["coordinates"]);
+    const lng = num(coords[0]);
+    const lat = num(coords[1]);
+    const id = str(p["id"]) ?? str(f["id"]);
+    if (id === null || g["type"] !== "Point" || lng === null || lat === null) continue;
+    out.push({ p, id, lngLat: [lng, lat] });
+  }
+  return out;
+}
+
+export function parseSignalCollection(x: unknown): SignalInfo[] {
+  return pointFeatures(x).map(({ p, id, lngLat }) => ({
+    id,
+    name: str(p["name"]) ?? id,
+    brt: p["brt"] === true,
+    controller: str(p["controller"]) ?? "",
+    phases: list(p["phases"]).length,
+    detectors: list(p["detectors"]).length,
+    lngLat,
+  }));
+}
+
+export function parseServicePointCollection(x: unknown): ServicePointInfo[] {
+  return pointFeatures(x).map(({ p, id, lngLat }) => ({
+    id,
+    name: str(p["name"]) ?? id,
+    level: str(p["level"]) ?? "",
+    counters: num(p["counters"]),
+    serviceTypes: list(p["service_types"])
+      .map(str)
+      .filter((s): s is string => s !== null),
+    openingHours: str(p["opening_hours"]) ?? "",
+    targetWaitMin: num(p["target_wait_min"]),
+    district: str(p["district"]) ?? "",
+    lngLat,
+  }));
+}
+
+// ---- live streams: signals, queues, brt ----
+
+function parseSignalState(x: unknown): SignalState {
+  return (SIGNAL_STATES as readonly unknown[]).includes(x) ? (x as SignalState) : "unknown";
+}
+
+function parseSignalUnit(x: unknown): SignalUnit | null {
+  if (!isObj(x)) return null;
+  const id = str(x["id"]);
+  if (id === null) return null;
+  return {
+    id,
+    state: parseSignalState(x["state"]),
+    rawState: str(x["state"]) ?? "",
+    reason: str(x["reason"]),
+    since: str(x["since"]),
+    district: str(x["district"]) ?? "",
+    updatedAt: str(x["updated_at"]),
+  };
+}
+
+function parseDistrictSignals(x: unknown): DistrictSignals | null {
+  if (!isObj(x)) return null;
+  return {
+    signals: num(x["signals"]) ?? 0,
+    normal: num(x["normal"]) ?? 0,
+    flash: num(x["flash"]) ?? 0,
+    dark: num(x["dark"]) ?? 0,
+    commLost: num(x["comm_lost"]) ?? 0,
+    shareNormal: num(x["share_normal"]),
+    updatedAt: str(x["updated_at"]),
+  };
+}
+
+function parseQueuePoint(x: unknown): QueuePoint | null {
+  if (!isObj(x)) return null;
+  const id = str(x["id"]);
+  if (id === null) return null;
+  const byService: [string, number][] = [];
+  const raw = x["by_service"];
+  if (isObj(raw)) {
+    for (const [k, v] of Object.entries(raw)) {
+      const n = num(v);
+      if (n !== null) byService.push([k, n]);
+    }
+  }
+  byService.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const waiting = num(x["waiting"]) ?? byService.reduce((sum, [, n]) => sum + n, 0);
+  return {
+    id,
+    countersOpen: num(x["counters_open"]) ?? 0,
+    waiting,
+    byService,
+    district: str(x["district"]) ?? "",
+    updatedAt: str(x["updated_at"]),
+  };
+}
+
+function parseDistrictQueues(x: unknown): DistrictQueues | null {
+  if (!isObj(x)) return null;
+  return {
+    points: num(x["points"]) ?? 0,
+    waiting: num(x["waiting"]) ?? 0,
+    countersOpen: num(x["counters_open"]) ?? 0,
+    updatedAt: str(x["updated_at"]),
+  };
+}
+
+function parseBus(x: unknown): BusLive | null {
+  if (!isObj(x)) return null;
+  const id = str(x["id"]);
+  if (id === null) return null;
+  const lng = num(x["lon"]);
+  const lat = num(x["lat"]);
+  return {
+    id,
+    tripId: str(x["trip_id"]),
+    routeId: str(x["route_id"]),
+    directionId: num(x["direction_id"]),
+    stopId: str(x["stop_id"]),
+    status: str(x["status"]),
+    occupancy: str(x["occupancy"]),
+    lngLat: lng !== null && lat !== null ? [lng, lat] : null,
+    district: str(x["district"]) ?? "",
+    updatedAt: str(x["updated_at"]),
+  };
+}
+
+function parseAll<T>(x: unknown, one: (item: unknown) => T | null): T[] {
+  const out: T[] = [];
+  for (const item of list(x)) {
+    const v = one(item);
+    if (v !== null) out.push(v);
+  }
+  return out;
+}
+
+function parseDistrictFigures<T>(x: unknown, key: string, one: (v: unknown) => T | null): { code: string; figures: T | null }[] {
+  const out: { code: string; figures: T | null }[] = [];
+  for (const d of list(x)) {
+    if (!isObj(d)) continue;
+    const code = str(d["code"]);
+    if (code !== null) out.push({ code, figures: one(d[key]) });
+  }
+  return out;
+}
+
 /** Returns null for anything that is not a message this client understands. */
 export function parseServerMessage(raw: string): ServerMessage | null {
   let x: unknown;
@@ -228,6 +392,33 @@ export function parseServerMessage(raw: string): ServerMessage | null {
       }
       if (x["stream"] === "parking") {
         return { type, stream: "parking", seq, sites: parseSiteUpdates(x["sites"]) };
+      }
+      if (x["stream"] === "signals") {
+        return {
+          type,
+          stream: "signals",
+          seq,
+          districts: parseDistrictFigures(x["districts"], "signals", parseDistrictSignals).map((d) => ({
+            code: d.code,
+            signals: d.figures,
+          })),
+          units: parseAll(x["units"], parseSignalUnit),
+        };
+      }
+      if (x["stream"] === "queues") {
+        return {
+          type,
+          stream: "queues",
+          seq,
+          districts: parseDistrictFigures(x["districts"], "queues", parseDistrictQueues).map((d) => ({
+            code: d.code,
+            queues: d.figures,
+          })),
+          points: parseAll(x["points"], parseQueuePoint),
+        };
+      }
+      if (x["stream"] === "brt") {
+        return { type, stream: "brt", seq, vehicles: parseAll(x["vehicles"], parseBus) };
       }
       return null;
     }

@@ -66,6 +66,98 @@ export interface DistrictUpdate {
   parking: DistrictParking | null;
 }
 
+// ---- traffic signals ----
+
+export const SIGNAL_STATES = ["normal", "flash", "dark", "comm_lost", "coordination_failed"] as const;
+/** "unknown": a state this client does not know, or (on the map) no status reported yet. */
+export type SignalState = (typeof SIGNAL_STATES)[number] | "unknown";
+
+/** Static description of a signalised crossing (from GET /api/assets/signals). */
+export interface SignalInfo {
+  id: string;
+  name: string;
+  brt: boolean;
+  controller: string;
+  phases: number;
+  detectors: number;
+  lngLat: [number, number];
+}
+
+/** Live status of one signal controller (stream "signals", `units`). */
+export interface SignalUnit {
+  id: string;
+  state: SignalState;
+  /** The state as sent, for display when this client does not know it. */
+  rawState: string;
+  reason: string | null;
+  since: string | null;
+  district: string;
+  updatedAt: string | null;
+}
+
+/** Signal figures of one district (stream "signals", `districts`). */
+export interface DistrictSignals {
+  signals: number;
+  normal: number;
+  flash: number;
+  dark: number;
+  commLost: number;
+  shareNormal: number | null;
+  updatedAt: string | null;
+}
+
+// ---- public-service desks ----
+
+/** Static description of a public-service desk (from GET /api/assets/service_points). */
+export interface ServicePointInfo {
+  id: string;
+  name: string;
+  level: string;
+  counters: number | null;
+  serviceTypes: string[];
+  openingHours: string;
+  targetWaitMin: number | null;
+  district: string;
+  lngLat: [number, number];
+}
+
+/** Latest counter snapshot of one desk (stream "queues", `points`). */
+export interface QueuePoint {
+  id: string;
+  countersOpen: number;
+  waiting: number;
+  /** People waiting per service type, largest first. */
+  byService: [string, number][];
+  district: string;
+  updatedAt: string | null;
+}
+
+/** Queue figures of one district (stream "queues", `districts`). */
+export interface DistrictQueues {
+  points: number;
+  waiting: number;
+  countersOpen: number;
+  updatedAt: string | null;
+}
+
+// ---- BRT ----
+
+/** Latest position of one bus (stream "brt", `vehicles`). */
+export interface BusLive {
+  id: string;
+  tripId: string | null;
+  routeId: string | null;
+  directionId: number | null;
+  stopId: string | null;
+  /** GTFS-Realtime VehicleStopStatus name, e.g. "STOPPED_AT". */
+  status: string | null;
+  /** GTFS-Realtime OccupancyStatus name, e.g. "MANY_SEATS_AVAILABLE". */
+  occupancy: string | null;
+  lngLat: [number, number] | null;
+  district: string;
+  updatedAt: string | null;
+}
+
 export type StreamKind = "snapshot" | "delta";
 
 export type ServerMessage =
@@ -73,4 +165,19 @@ export type ServerMessage =
   | { type: "heartbeat"; serverTime: number | null }
   | { type: "error"; code: string; reason: string }
   | { type: StreamKind; stream: "districts"; seq: number | null; districts: DistrictUpdate[] }
-  | { type: StreamKind; stream: "parking"; seq: number | null; sites: SiteLive[] };
+  | { type: StreamKind; stream: "parking"; seq: number | null; sites: SiteLive[] }
+  | {
+      type: StreamKind;
+      stream: "signals";
+      seq: number | null;
+      districts: { code: string; signals: DistrictSignals | null }[];
+      units: SignalUnit[];
+    }
+  | {
+      type: StreamKind;
+      stream: "queues";
+      seq: number | null;
+      districts: { code: string; queues: DistrictQueues | null }[];
+      points: QueuePoint[];
+    }
+  | { type: StreamKind; stream: "brt"; seq: number | null; vehicles: BusLive[] };

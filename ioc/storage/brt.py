@@ -70,7 +70,9 @@ async def brt_vehicles(
     cur = await conn.execute(
         "SELECT vehicle_id, time, trip_id, route_id, direction_id, stop_id, status, occupancy,"
         " lon, lat, district FROM brt_vehicle_latest"
-        " WHERE %(ids)s::text[] IS NULL OR vehicle_id = ANY(%(ids)s::text[]) ORDER BY vehicle_id",
+        # A bus silent for ten minutes is off the road: out of service, or its unit is down.
+        " WHERE (%(ids)s::text[] IS NULL AND time > now() - interval '10 minutes')"
+        " OR vehicle_id = ANY(%(ids)s::text[]) ORDER BY vehicle_id",
         {"ids": None if vehicle_ids is None else list(vehicle_ids)},
     )
     names = ("id", "updated_at", "trip_id", "route_id", "direction_id", "stop_id", "status",

@@ -55,7 +55,8 @@ async def district_signals(
     cur = await conn.execute(
         "SELECT district, count(*), count(*) FILTER (WHERE state = 'normal'),"
         " count(*) FILTER (WHERE state = 'flash'), count(*) FILTER (WHERE state = 'dark'),"
-        " count(*) FILTER (WHERE state = 'comm_lost'), max(time)"
+        " count(*) FILTER (WHERE state = 'comm_lost'),"
+        " count(*) FILTER (WHERE state = 'coordination_failed'), max(time)"
         " FROM signal_status_latest WHERE district IS NOT NULL"
         " AND (%(codes)s::text[] IS NULL OR district = ANY(%(codes)s::text[]))"
         " GROUP BY district",
@@ -63,9 +64,9 @@ async def district_signals(
     )
     return {
         code: {"signals": total, "normal": normal, "flash": flash, "dark": dark,
-               "comm_lost": lost, "share_normal": round(normal / total, 4),
-               "updated_at": time.isoformat()}
-        for code, total, normal, flash, dark, lost, time in await cur.fetchall()
+               "comm_lost": lost, "coordination_failed": uncoordinated,
+               "share_normal": round(normal / total, 4), "updated_at": time.isoformat()}
+        for code, total, normal, flash, dark, lost, uncoordinated, time in await cur.fetchall()
     }
 
 

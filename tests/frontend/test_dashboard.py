@@ -87,3 +87,23 @@ async def test_a_district_figure_changes_live_without_a_reload(
     assert "Hoàn Kiếm" in row_text
     assert await page.locator("canvas.maplibregl-canvas").count() == 1
     assert errors == []
+
+
+async def test_the_signal_tile_goes_live_and_counts_a_flash_injected_on_demand(
+    server: Server, browser: Browser
+) -> None:
+    page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+    await page.goto(server.base_url + "/")
+    await page.wait_for_selector('[data-testid="tile-signals"][data-state="live"]',
+                                 timeout=30_000)
+    flash = page.locator('[data-testid="signals-flash"]')
+    before = int(await flash.get_attribute("data-value") or 0)
+    response = httpx.post(server.base_url + "/api/simulator/faults", json={
+        "feed": "signals", "kind": "flash", "target": "sig-giang-vo-cat-linh", "minutes": 5})
+    assert response.status_code == 202
+    await page.wait_for_function(
+        """(before) => Number(document.querySelector('[data-testid="signals-flash"]')
+            .dataset.value) > before""", arg=before, timeout=30_000)
+    share = float(await page.locator('[data-testid="signals-normal-share"]')
+                  .get_attribute("data-value") or "nan")
+    assert 0 < share < 1
