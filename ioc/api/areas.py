@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import shapely
@@ -10,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query
 from geo import AreaIndex, BoundaryLayer, PackError
 from ioc.api.deps import State
 from ioc.areas import area_figures
+from ioc.kpis import area_kpis
 from ioc.state import AppState
 
 router = APIRouter(tags=["areas"])
@@ -57,6 +59,17 @@ async def layer_geojson(
     return {"type": "FeatureCollection", "layer": name, "zoom": zoom, "features": features}
 
 
+@router.get("/api/kpis/{name}")
+async def kpis(state: State, name: str, at: datetime | None = None) -> dict[str, Any]:
+    """Every area's KPIs over the hour before `at` (default now) and its health score;
+    the formulas are in ioc/kpis.py and in the README."""
+    _, index = _layer(state, name)
+    when = at or datetime.now(UTC)
+    async with state.pool.connection() as conn:
+        areas = await area_kpis(conn, state.pack, name, index, when)
+    return {"layer": name, "at": when.isoformat(), "areas": areas}
+
+
 @router.get("/api/layers/{name}/{code}")
 async def area_summary(state: State, name: str, code: str) -> dict[str, Any]:
     """One area's summary across the feeds: parking, signals, queues and buses."""
@@ -66,5 +79,7 @@ async def area_summary(state: State, name: str, code: str) -> dict[str, Any]:
     unit = layer.unit(code)
     async with state.pool.connection() as conn:
         figures = await area_figures(conn, index)
+        indicators = await area_kpis(conn, state.pack, name, index, datetime.now(UTC))
     return {"layer": name, "code": code, "name": unit.name, "name_en": unit.name_en,
-            "kind": unit.kind, "area_km2": unit.area_km2, **figures[code].to_json()}
+            "kind": unit.kind, "area_km2": unit.area_km2, **figures[code].to_json(),
+            "kpis": indicators[code]}

@@ -186,3 +186,12 @@ def test_assets_by_area_bounding_box_and_distance(server: Server) -> None:
     distances = [f["properties"]["distance_m"] for f in near["features"]]
     assert distances == sorted(distances) and all(d <= 500 for d in distances) and distances
     assert httpx.get(url, params={"bbox": "1,2,3"}).status_code == 422
+
+
+def test_kpis_come_per_district_with_a_health_score(server: Server) -> None:
+    body = httpx.get(f"{server.base_url}/api/kpis/districts", timeout=30).json()
+    assert len(body["areas"]) == 30
+    hoan_kiem = body["areas"]["002"]
+    assert set(hoan_kiem) >= {"signals_normal_share", "parking_occupancy", "queue_service_level",
+                              "brt_cv", "brt_ewt_min", "online_share", "health"}
+    assert hoan_kiem["health"] is None or 0 <= hoan_kiem["health"] <= 1

@@ -9,6 +9,7 @@ import geopandas as gpd
 
 from feeds.parking import ParkingFeed
 from feeds.queues.feed import QueuesFeed
+from feeds.queues.measures import tickets
 from feeds.queues.points import load_service_points
 from feeds.queues.simulator import QueueSimulator
 from feeds.runner import FeedRunner
@@ -17,6 +18,8 @@ from feeds.signals.simulator import SignalSimulator
 from feeds.simulator import ParkingSimulator
 from geo import AreaIndex, load_layer
 from ioc.areas import area_figures
+from ioc.kpis import area_kpis, health
+from ioc.storage.history import queue_history
 from tests.conftest import shared_file
 from tests.ioc.conftest import PACK, Ingest
 
@@ -81,3 +84,37 @@ async def test_the_wards_layer_accounts_for_every_car_park_place_too(
     assert total is not None
     # Every car park of the pack lies inside the city, so every place lands in some ward.
     assert sum(f.parking_capacity for f in by_ward.values()) == total[0]
+
+
+async def test_queue_kpis_equal_the_desk_measures_computed_from_the_same_events(
+    ingest: Ingest,
+) -> None:
+    await _fill(ingest)
+    at = MONDAY_10_HANOI + timedelta(minutes=3)
+    async with ingest.pool.connection() as conn:
+        kpis = await area_kpis(conn, PACK, "districts", ingest.index, at)
+        events, _ = await queue_history(conn, "mc-001-ba-dinh", at - timedelta(hours=3), at)
+    lives = tickets(events)
+    called = [t for t in lives if t.called is not None and t.called >= at - timedelta(hours=1)]
+    waits = [t.wait for t in called if t.wait is not None]
+    target = next(f["properties"]["target_wait_min"]
+                  for f in PACK.asset_features("service_points")
+                  if f["properties"]["id"] == "mc-001-ba-dinh")
+    ba_dinh = kpis["001"]
+    assert waits, "Ba Đình's desk called tickets in the hour"
+    assert ba_dinh["queue_service_level"] == round(
+        sum(w <= target for w in waits) / len(waits), 4)
+    assert ba_dinh["parking_occupancy"] is not None
+    assert 0 <= ba_dinh["health"] <= 1
+
+
+def test_health_weights_the_available_scores_only() -> None:
+    targets = {"signals_normal_share": 0.95, "parking_occupancy": 0.85,
+               "queue_service_level": 0.8, "brt_cv": 0.3, "online_share": 0.5}
+    weights = {"signals": 0.3, "parking": 0.2, "queues": 0.2, "brt": 0.2, "online": 0.1}
+    perfect = {"signals_normal_share": 1.0, "parking_occupancy": 0.5}
+    assert health(perfect, targets, weights) == 1.0
+    # Full car parks score 0 (weight 0.2) and half the signals 0.5/0.95 (weight 0.3).
+    strained = {"signals_normal_share": 0.5, "parking_occupancy": 1.0}
+    assert health(strained, targets, weights) == round((0.3 * 0.5 / 0.95) / 0.5, 4)
+    assert health({}, targets, weights) is None
