@@ -9,6 +9,7 @@ import json
 import logging
 import signal
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import uvicorn
@@ -18,6 +19,8 @@ from feeds.base import FeedError
 from feeds.faults import FaultError, FaultRequest
 from feeds.registry import UnknownFeed
 from feeds.transit.gtfs_tables import GtfsError
+from geo import LayerError, PackError
+from geo.importer import CODE_FROM_NAME, import_layer
 from ioc.app import create_app
 from ioc.bus import RedisBus
 from ioc.control import request_fault
@@ -125,6 +128,20 @@ def _import(settings: Settings, args: argparse.Namespace) -> None:
         print(f"  {count:>8}  {reason}")
 
 
+def _layer(args: argparse.Namespace) -> None:
+    pack = Settings().city_pack
+    try:
+        done = import_layer(
+            args.file, pack, args.name, code_field=args.code_field, name_field=args.name_field,
+            name_en_field=args.name_en_field, kind_field=args.kind_field,
+            valid_from=args.valid_from, valid_to=args.valid_to,
+        )
+    except (LayerError, PackError) as err:
+        raise SystemExit(f"layer import failed: {err}") from err
+    print(f"{args.name}: {done.units} units written to {done.path}"
+          + (f"; {len(done.repairs)} repaired: {'; '.join(done.repairs)}" if done.repairs else ""))
+
+
 def _fault(settings: Settings, args: argparse.Namespace) -> None:
     request = FaultRequest(args.feed, args.kind, args.target, args.minutes, args.direction,
                            args.value)
@@ -164,6 +181,18 @@ def main(argv: list[str] | None = None) -> None:
                       help="read our field OURS from the file's column THEIRS (repeatable)")
     load.add_argument("--mapping-file", type=Path, help="a JSON object {ours: theirs}")
     load.add_argument("--speed", type=float, help="replay in source time at this speed (1-3600)")
+    layer = sub.add_parser("layer", help="import a boundary layer into the city pack")
+    layer.add_argument("action", choices=["import"])
+    layer.add_argument("file", type=Path, help="GeoJSON, GeoPackage or Shapefile, any CRS")
+    layer.add_argument("--name", required=True, help="the layer's name, e.g. wards-2025")
+    layer.add_argument("--code-field", required=True,
+                       help=f"the field holding official codes, or {CODE_FROM_NAME} to make "
+                       "stable codes from the names")
+    layer.add_argument("--name-field", required=True)
+    layer.add_argument("--name-en-field")
+    layer.add_argument("--kind-field")
+    layer.add_argument("--valid-from", type=date.fromisoformat)
+    layer.add_argument("--valid-to", type=date.fromisoformat)
     fault = sub.add_parser("fault", help="inject a fault into the running simulators")
     fault.add_argument("feed")
     fault.add_argument("kind", help="e.g. flash, stuck_detector, bunching, filling, surge")
@@ -173,6 +202,9 @@ def main(argv: list[str] | None = None) -> None:
     fault.add_argument("--value", type=int, help="flash reason, detector channel, surge factor")
     args = parser.parse_args(argv)
 
+    if args.command == "layer":
+        _layer(args)
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with _resolved(Settings(), with_redis=args.command != "db") as settings:
         if args.command == "db":

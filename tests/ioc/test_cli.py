@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import psycopg
 
+from geo import load_pack
+from tests.conftest import shared_file
 from tests.ioc.server import PROJECT
 
 
@@ -32,3 +36,20 @@ def test_db_upgrade_migrates_and_says_so_then_has_nothing_new(
     assert first.startswith(f"mode: {mode};")
     assert {"parking_occupancy", "parking_latest", "dead_letter", "schema_migrations"} <= tables
     assert upgrade().strip() == f"mode: {mode}; applied: nothing new"
+
+
+def test_layer_import_adds_the_2025_wards_beside_the_districts(tmp_path: Path) -> None:
+    wards = shared_file("hanoi/wards-2025-osm.geojson")
+    pack = tmp_path / "hanoi"
+    shutil.copytree(PROJECT / "packs" / "hanoi", pack)
+    env = {**os.environ, "IOC_CITY_PACK": str(pack)}
+    done = subprocess.run(
+        [sys.executable, "-m", "ioc", "layer", "import", str(wards), "--name", "wards-2025",
+         "--code-field", "@name", "--name-field", "name", "--name-en-field", "name:en",
+         "--valid-from", "2025-07-01"],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.startswith("wards-2025: 126 units written to ")
+    loaded = load_pack(pack)
+    assert loaded.layer_names == ["districts", "wards-2025"]
+    assert len(loaded.layer("wards-2025").units) == 126
+    assert str(loaded.layer("wards-2025").valid_from) == "2025-07-01"
