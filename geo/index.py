@@ -1,4 +1,4 @@
-"""Point-in-area assignment: one STRtree per layer, vectorised over whole batches."""
+"""Point-in-area assignment: a cell grid for most points, an STRtree for points near borders."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import shapely
 import shapely.ops
 from shapely.strtree import STRtree
 
+from geo.grid import EXACT, OUTSIDE, CellGrid
 from geo.layer import BoundaryLayer
 
 Coordinates = Sequence[float] | npt.NDArray[np.float64]
@@ -39,17 +40,24 @@ class AreaIndex:
         self._tree = STRtree(geoms)
         centre_lat = float(np.mean([g.centroid.y for g in geoms]))
         self._m_per_deg_lon = _M_PER_DEG * math.cos(math.radians(centre_lat))
+        self._grid = CellGrid(self._tree, tolerance_m / self._m_per_deg_lon)
 
     def assign(self, lons: Coordinates, lats: Coordinates) -> list[str | None]:
         """Unit code of each point (None beyond the tolerance, or with no position at all)."""
         x = np.asarray(lons, dtype=float)
         y = np.asarray(lats, dtype=float)
-        result = np.full(len(x), -1, dtype=np.int64)
+        located = np.isfinite(x) & np.isfinite(y)
         # A record without a position (NaN) has no area; it is not "outside" either.
-        located = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-        if located.size:
-            result[located] = self._assign_located(shapely.points(x[located], y[located]))
-        return [None if i < 0 else str(self._codes[i]) for i in result]
+        result = np.where(located, self._grid.lookup(np.where(located, x, 0.0),
+                                                     np.where(located, y, 0.0)), -3)
+        exact = np.flatnonzero(result == EXACT)
+        if exact.size:
+            result[exact] = self._assign_located(shapely.points(x[exact], y[exact]))
+        self.outside_count += int(np.count_nonzero(result == OUTSIDE))
+        codes = np.full(len(result), None, dtype=object)
+        known = result >= 0
+        codes[known] = self._codes[result[known]]
+        return list(codes.tolist())
 
     def _assign_located(self, points: np.ndarray) -> np.ndarray:
         none = len(self._codes)
@@ -61,7 +69,6 @@ class AreaIndex:
         missing = np.flatnonzero(result < 0)
         if missing.size:
             result[missing] = self._nearest(points[missing])
-        self.outside_count += int(np.count_nonzero(result < 0))
         return result
 
     def assign_one(self, lon: float, lat: float) -> str | None:
