@@ -14,8 +14,8 @@ MAX_CELLS = 100_000
 
 class CellGrid:
     """Each cell of a regular lon/lat grid holds the index of the unit that contains it
-    whole, OUTSIDE, or EXACT. Cells are small enough (at most 100,000: the grid builds in a third of a second) that the border
-    cells, which need the exact test, hold a few per cent of the city's points."""
+    whole, OUTSIDE, or EXACT. At most 100,000 cells: the grid builds in a third of a second,
+    and the border cells, which need the exact test, hold a few per cent of the points."""
 
     def __init__(self, tree: STRtree, tolerance_deg: float) -> None:
         west, south, east, north = shapely.total_bounds(tree.geometries)
