@@ -16,6 +16,11 @@ class LayerSet:
         self._pack = pack
         self._built: dict[str, tuple[BoundaryLayer, AreaIndex]] = {}
 
+    @property
+    def names(self) -> list[str]:
+        """The layers of the pack as last read."""
+        return self._pack.layer_names
+
     def get(self, name: str) -> tuple[BoundaryLayer, AreaIndex]:
         """A layer and its index (PackError for a layer the pack does not have)."""
         if name not in self._built:

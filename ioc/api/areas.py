@@ -28,7 +28,7 @@ def _layer(state: AppState, name: str) -> tuple[BoundaryLayer, AreaIndex]:
 async def layers(state: State) -> list[dict[str, Any]]:
     """The pack's boundary layers: name, title, units, validity, whether approximate."""
     out = []
-    for name in state.pack.layer_names:
+    for name in state.layers.names:
         layer, _ = _layer(state, name)
         out.append({"name": name, "title": layer.title, "units": len(layer.units),
                     "valid_from": layer.valid_from, "valid_to": layer.valid_to,
@@ -57,6 +57,16 @@ async def layer_geojson(
                            "kind": unit.kind, **figures[unit.code].to_json()},
         })
     return {"type": "FeatureCollection", "layer": name, "zoom": zoom, "features": features}
+
+
+@router.post("/api/layers/{name}/reload")
+async def reload_layer(state: State, name: str) -> dict[str, Any]:
+    """Re-read a layer from the city pack on disk (after `ioc layer import`) and swap it in."""
+    try:
+        layer, _ = state.layers.reload(name)
+    except PackError as err:
+        raise HTTPException(404, str(err)) from err
+    return {"layer": name, "units": len(layer.units)}
 
 
 @router.get("/api/kpis/{name}")

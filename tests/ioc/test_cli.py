@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import psycopg
 
 from geo import load_pack
-from tests.conftest import shared_file
-from tests.ioc.server import PROJECT
+from tests.conftest import delete_keys, empty_tables, shared_file
+from tests.ioc.server import PROJECT, running
 
 
 def test_db_upgrade_migrates_and_says_so_then_has_nothing_new(
@@ -53,3 +54,28 @@ def test_layer_import_adds_the_2025_wards_beside_the_districts(tmp_path: Path) -
     assert loaded.layer_names == ["districts", "wards-2025"]
     assert len(loaded.layer("wards-2025").units) == 126
     assert str(loaded.layer("wards-2025").valid_from) == "2025-07-01"
+
+
+def test_a_layer_imported_while_the_service_runs_is_served_after_a_reload(
+    tmp_path: Path, database_url: str, servers: tuple[str, str]
+) -> None:
+    wards = shared_file("hanoi/wards-2025-osm.geojson")
+    pack = tmp_path / "hanoi"
+    shutil.copytree(PROJECT / "packs" / "hanoi", pack)
+    env = {"IOC_CITY_PACK": str(pack), "IOC_DATABASE__URL": database_url,
+           "IOC_REDIS__URL": servers[1], "IOC_REDIS__PREFIX": f"ioc-test-layer-{os.getpid()}",
+           "IOC_FEEDS": '["parking"]'}
+    with running(env, tmp_path / "ioc.log") as server:
+        assert httpx.get(f"{server.base_url}/api/layers/wards-2025").status_code == 404
+        subprocess.run(
+            [sys.executable, "-m", "ioc", "layer", "import", str(wards), "--name",
+             "wards-2025", "--code-field", "@name", "--name-field", "name"],
+            cwd=PROJECT, env={**os.environ, **env}, capture_output=True, timeout=120, check=True)
+        reloaded = httpx.post(f"{server.base_url}/api/layers/wards-2025/reload").json()
+        assert reloaded == {"layer": "wards-2025", "units": 126}
+        names = [layer["name"] for layer in httpx.get(f"{server.base_url}/api/layers").json()]
+        assert names == ["districts", "wards-2025"]
+        served = httpx.get(f"{server.base_url}/api/layers/wards-2025", params={"zoom": 9})
+        assert len(served.json()["features"]) == 126
+    empty_tables(database_url)
+    delete_keys(servers[1], env["IOC_REDIS__PREFIX"])
