@@ -31,9 +31,10 @@ run: install
 test: install chromium
 	$(BIN)/pytest
 
-## bench: ingest throughput, simulator output to committed rows, against raw COPY
+## bench: ingest per feed against raw COPY, and point-in-area assignment
 bench: install
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.assign
 
 ## lint: ruff, mypy (strict) and the TypeScript type-check
 lint: install

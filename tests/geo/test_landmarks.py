@@ -24,14 +24,6 @@ LANDMARKS = {
 }
 
 
-def _approximate_gets_wrong(got: str) -> pytest.MarkDecorator:
-    # Strict: when real district polygons replace the approximate ones, the case must pass
-    # and this mark must go.
-    return pytest.mark.xfail(
-        strict=True, reason=f"the approximate layer's straight borders put it in {got}"
-    )
-
-
 @pytest.fixture(scope="module")
 def districts() -> AreaIndex:
     return AreaIndex(load_pack(PROJECT_ROOT / "packs" / "hanoi").layer("districts"))
@@ -45,11 +37,11 @@ def wards(tmp_path_factory: pytest.TempPathFactory) -> AreaIndex:
 @pytest.mark.parametrize(("place", "codes"), [
     ("Hồ Hoàn Kiếm", {"002"}),
     ("Lăng Chủ tịch Hồ Chí Minh", {"001"}),
-    pytest.param("Văn Miếu - Quốc Tử Giám", {"006"}, marks=_approximate_gets_wrong("001")),
+    ("Văn Miếu - Quốc Tử Giám", {"006"}),
     ("Sân vận động Mỹ Đình", {"019"}),
     ("Hồ Tây, east shore", {"003"}),
     # Yên Phụ, Tây Hồ: the pagoda is on the West Lake side of Thanh Niên road.
-    pytest.param("Chùa Trấn Quốc", {"003"}, marks=_approximate_gets_wrong("001")),
+    ("Chùa Trấn Quốc", {"003"}),
     # Lê Duẩn is the Hoàn Kiếm-Đống Đa border here, and sources disagree on which side the
     # station's land was (Cửa Nam, Hoàn Kiếm or Văn Miếu, Đống Đa): either, nothing else.
     ("Ga Hà Nội", {"002", "006"}),

@@ -3,7 +3,7 @@
 No official district polygons are available to this project, so the layer is built from
 facts: each district's GSO code, names, type, official area and administrative-centre point,
 and a hand-drawn outline of the city. The outline is cut into Voronoi cells around anchor
-points whose district is known: the administrative centres, and every car park of
+points whose district is known: the administrative centres, a few landmarks, every car park of
 `assets/parking.geojson`, whose address names its district. Cells of one district are then
 merged. Borders are rough (rivers and real borders are ignored); the pack's README says so.
 Run: `.venv/bin/python packs/hanoi/tools/build_districts.py`.
@@ -72,10 +72,20 @@ def _round(geometry: shapely.Geometry) -> shapely.Geometry:
     return shapely.make_valid(shapely.set_precision(geometry, 1e-5))
 
 
+# Places whose district is well known and that straight borders between the centres get
+# wrong: (GSO code, lon, lat).
+LANDMARKS = [
+    ("006", 105.8370, 21.0276),  # Hồ Văn, in front of Văn Miếu - Quốc Tử Giám, Đống Đa
+    ("003", 105.8366, 21.0478),  # Chùa Trấn Quốc, on West Lake by Thanh Niên road, Tây Hồ
+    ("003", 105.8290, 21.0520),  # Thụy Khuê street, on the lake's south shore, Tây Hồ
+]
+
+
 def _anchors() -> list[tuple[str, shapely.Point]]:
-    """Points of known district: administrative centres, then car parks by address."""
+    """Points of known district: administrative centres, landmarks, car parks by address."""
     by_name = {name: code for code, name, *_ in DISTRICTS}
     anchors = [(code, shapely.Point(lon, lat)) for code, _, _, _, lat, lon, _ in DISTRICTS]
+    anchors += [(code, shapely.Point(lon, lat)) for code, lon, lat in LANDMARKS]
     for feature in json.loads(ASSETS.read_text(encoding="utf-8"))["features"]:
         district = feature["properties"]["address"].rsplit(", ", 1)[-1]
         anchors.append((by_name[district], shapely.Point(feature["geometry"]["coordinates"])))
