@@ -7,14 +7,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 PROJECT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 @dataclass
@@ -82,3 +84,14 @@ def running(env: dict[str, str], log: Path) -> Iterator[Server]:
     finally:
         if server.process.poll() is None:
             stop(server)
+
+
+def wait_until(predicate: Callable[[], T | None], timeout: float = 30.0) -> T:
+    """Poll `predicate` until it returns something truthy (a hang guard, not a speed check)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError("the condition was not met")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import orjson
@@ -13,17 +12,7 @@ from redis.asyncio import Redis
 
 from feeds.base import Rejected
 from ioc.bus import RedisBus
-from tests.ioc.server import Server
-
-
-def _wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError("condition not met in time")
+from tests.ioc.server import Server, wait_until
 
 
 def _timescaledb_installed(url: str) -> bool:
@@ -41,7 +30,7 @@ def test_health_reports_database_redis_mode_and_a_fresh_parking_feed(
         parking = body["feeds"]["parking"]
         return body if parking["lag_seconds"] is not None else None
 
-    body = _wait_for(fresh)
+    body = wait_until(fresh)
     mode = "timescaledb" if _timescaledb_installed(database_url) else "postgresql"
     assert body["database"] == {"ok": True, "error": None, "mode": mode}
     assert body["redis"]["ok"] is True
@@ -56,7 +45,7 @@ def test_districts_are_geojson_with_live_parking_figures(server: Server) -> None
         hk = next(f for f in body["features"] if f["id"] == "002")
         return body if hk["properties"]["parking"]["occupancy"] is not None else None
 
-    body = _wait_for(with_figures)
+    body = wait_until(with_figures)
     assert body["type"] == "FeatureCollection"
     assert len(body["features"]) == 30
     hk = next(f for f in body["features"] if f["id"] == "002")
@@ -136,7 +125,7 @@ async def test_rejected_records_are_listed_with_their_reason(server: Server) -> 
         rows = httpx.get(f"{server.base_url}/api/feeds/parking/rejected").json()
         return rows or None
 
-    [row] = _wait_for(listed)
+    [row] = wait_until(listed)
     assert row["reason"] == "capacity must be a non-negative integer, got -3"
     health = httpx.get(f"{server.base_url}/api/health").json()["feeds"]["parking"]
     assert health["rejected_by_reason"] == {"capacity must be a non-negative integer, got …": 1}

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 import psycopg
 
-from tests.ioc.server import Server
+from tests.ioc.server import Server, wait_until
 
 SIGNAL = "sig-kim-ma-giang-van-minh"
 CAR_PARK = "hk-ly-thuong-kiet"
-
-
-def _until(predicate: Any, timeout: float = 45.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError("the fault never showed")
 
 
 def _fault(server: Server, **body: Any) -> httpx.Response:
@@ -40,7 +29,7 @@ def test_a_signal_put_into_flash_on_demand_is_reported_in_flash(
                                (SIGNAL,)).fetchone()
         return row[0] if row and row[0] == "flash" else None
 
-    assert _until(state) == "flash"
+    assert wait_until(state) == "flash"
 
 
 def test_a_car_park_filled_on_demand_reports_full(server: Server) -> None:
@@ -52,7 +41,7 @@ def test_a_car_park_filled_on_demand_reports_full(server: Server) -> None:
         site = next(f["properties"] for f in sites if f["id"] == CAR_PARK)
         return site["status"] if site["status"] == "full" else None
 
-    assert _until(status) == "full"
+    assert wait_until(status) == "full"
 
 
 def test_impossible_faults_are_refused_with_a_reason(server: Server) -> None:
