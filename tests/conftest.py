@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import orjson
 import psycopg
+import psycopg.errors
 import pytest
 from redis import Redis as SyncRedis
 
@@ -77,11 +79,23 @@ def database_url(servers: tuple[str, str]) -> Iterator[str]:
 
 
 def empty_tables(url: str) -> None:
-    """Remove every row the tests wrote (the schema stays)."""
+    """Remove every row the tests wrote (the schema stays).
+
+    A server under test may be writing at the same moment; TRUNCATE then waits for its
+    locks and may be chosen as a deadlock victim, so it is retried.
+    """
     with psycopg.connect(url, autocommit=True) as conn:
         exists = conn.execute("SELECT to_regclass('parking_occupancy')").fetchone()
-        if exists and exists[0]:
-            conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+        if not (exists and exists[0]):
+            return
+        for attempt in range(10):
+            try:
+                conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+                return
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 9:
+                    raise
+                time.sleep(0.2)
 
 
 def delete_keys(url: str, prefix: str) -> None:
