@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from feeds.signals.codes import (
     COORDINATED_PHASE_BEGIN,
@@ -24,8 +24,14 @@ _STATUS_CODES = frozenset({
 })
 
 
+# Unchanged statuses are restated this often, so that the wall can tell a quiet city from a
+# silent feed.
+RESTATE = timedelta(minutes=5)
+
+
 class StatusTracker:
-    """Judges every known signal after each batch and reports the ones whose status changed.
+    """Judges every known signal after each batch and reports the ones whose status changed,
+    and, every `RESTATE`, the ones that did not.
 
     "Now" is the newest source time seen, not the wall clock, so a replayed log is judged as
     it happened. A signal of the pack that never reports becomes comm_lost once the others
@@ -36,11 +42,11 @@ class StatusTracker:
         self._locations = dict(locations)
         self._kept: dict[str, dict[int, SignalEvent]] = {}
         self._latest: dict[str, SignalEvent] = {}
-        self._reported: dict[str, tuple[str, str | None]] = {}
+        self._reported: dict[str, tuple[str, str | None, datetime]] = {}
         self._first_seen: datetime | None = None
 
     def observe(self, events: Iterable[SignalEvent]) -> list[SignalStatus]:
-        """Take a batch of events; return the statuses that changed (all, the first time)."""
+        """Take a batch of events; return the statuses that changed or are due a restatement."""
         newest: datetime | None = None
         for event in events:
             kept = self._kept.setdefault(event.signal_id, {})
@@ -66,7 +72,9 @@ class StatusTracker:
                 continue  # too early to call a signal that has not spoken yet silent
             status = unit_status(signal_id, evidence, newest,
                                  position=self._locations.get(signal_id))
-            if self._reported.get(signal_id) != (status.state, status.reason):
-                self._reported[signal_id] = (status.state, status.reason)
+            last = self._reported.get(signal_id)
+            if last is None or last[:2] != (status.state, status.reason) \
+                    or newest - last[2] >= RESTATE:
+                self._reported[signal_id] = (status.state, status.reason, newest)
                 changed.append(status)
         return changed
