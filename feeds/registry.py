@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds.base import Feed
+from feeds.base import Feed, FeedError
 from feeds.parking import ParkingFeed
 from feeds.parking_sessions import ParkingSessionsFeed, site_positions
 from feeds.parking_status import StatusMemory
@@ -42,6 +42,10 @@ class FeedContext:
     interval_s: float | None
     # Keys the pseudonymous hash of smart-card numbers; a secret of the deployment.
     card_key: bytes
+
+
+async def _pushed_only() -> bytes:
+    raise FeedError("this feed's payloads are pushed to it; it has nothing to fetch")
 
 
 @functools.cache
@@ -148,9 +152,18 @@ def build_feed(
     card_key: bytes = b"",
 ) -> Feed:
     """Build the named feed for a city pack, on its simulator unless a source is given."""
+    return _factory(name)(FeedContext(pack, source or simulator_for(name, pack)[0], interval_s,
+                                      card_key))
+
+
+def build_parser(name: str, pack: CityPack, card_key: bytes = b"") -> Feed:
+    """The named feed for payloads that are pushed to it (HTTP push, MQTT, file import):
+    no simulator is built, and fetching is an error."""
+    return _factory(name)(FeedContext(pack, _pushed_only, None, card_key))
+
+
+def _factory(name: str) -> Callable[[FeedContext], Feed]:
     try:
-        factory = FEEDS[name]
+        return FEEDS[name]
     except KeyError as err:
         raise UnknownFeed(f"unknown feed {name!r}; known: {sorted(FEEDS)}") from err
-    return factory(FeedContext(pack, source or simulator_for(name, pack)[0], interval_s,
-                               card_key))

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
-from feeds.registry import build_feed
+from feeds.registry import build_parser
 from feeds.runner import FeedRunner
 from geo import load_pack
 from ioc.api import areas, city, faults, health, ingest, live, measures, parking
@@ -51,7 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
         index = layer_set.get(pack.default_layer)[1]
         # Pushed batches go through the same parse, geo-tag and publish path as polled ones.
         runners = {
-            name: FeedRunner(build_feed(name, pack, card_key=settings.card_key), bus, index.assign)
+            name: FeedRunner(build_parser(name, pack, settings.card_key), bus, index.assign)
             for name in settings.feeds
         }
         app.state.ioc = AppState(

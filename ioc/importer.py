@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from feeds.base import FeedError, reason_kind
 from feeds.files import apply_mapping, read_records, replay_plan, to_payload
-from feeds.registry import build_feed
+from feeds.registry import build_parser
 from feeds.runner import FeedRunner
 from feeds.transit.gtfs_static import load_gtfs
 from geo import AreaIndex, load_pack
@@ -81,7 +81,7 @@ async def import_file(
     bus = RedisBus(redis, settings.redis.prefix)
     report = ImportReport()
     try:
-        runner = FeedRunner(build_feed(feed, pack, card_key=settings.card_key), bus, index.assign)
+        runner = FeedRunner(build_parser(feed, pack, settings.card_key), bus, index.assign)
         await _stream(runner, feed, path, mapping, speed, report)
         if store:
             await _commit(settings, bus, feed)

@@ -30,7 +30,7 @@ from feeds.transit.gtfs_static import load_gtfs
 from feeds.transit.headways import observed_headways, summarise
 from feeds.transit.schedule import Timetable
 from geo import AreaIndex, CityPack
-from ioc.areas import area_figures
+from ioc.areas import AreaFigures, area_figures
 from ioc.storage.history import brt_arrivals
 
 DEFAULT_TARGETS = {"signals_normal_share": 0.95, "parking_occupancy": 0.85,
@@ -102,15 +102,15 @@ async def brt_kpis(conn: psycopg.AsyncConnection, static: GtfsFeed, index: AreaI
             for area in set(cvs) | set(ewts)}
 
 
-async def online_kpis(conn: psycopg.AsyncConnection, pack: CityPack, at: datetime
-                      ) -> dict[str, dict[str, float | None]]:
-    """Share of today's applications filed online, per district of the default layer."""
+async def online_kpis(conn: psycopg.AsyncConnection, pack: CityPack, index: AreaIndex,
+                      at: datetime) -> dict[str, dict[str, float | None]]:
+    """Share of today's applications filed online, per district (`index` is of the default
+    layer, the one the counts are reported for)."""
     day = at.astimezone(ZoneInfo(pack.timezone)).date()
     cur = await conn.execute(
         "SELECT district, sum(applications) FROM online_applications WHERE day = %s"
         " GROUP BY district", (day,))
     online = {d: int(n) for d, n in await cur.fetchall()}
-    index = AreaIndex(pack.layer(pack.default_layer))
     desks = {f["properties"]["id"]: tuple(f["geometry"]["coordinates"][:2])
              for f in pack.asset_features("service_points")}
     area_of = _assign_points(index, desks)
@@ -154,16 +154,18 @@ def health(kpis: dict[str, Any], targets: dict[str, float], weights: dict[str, f
 
 
 async def area_kpis(conn: psycopg.AsyncConnection, pack: CityPack, layer: str,
-                    index: AreaIndex, at: datetime) -> dict[str, dict[str, Any]]:
-    """Every area's KPIs at `at` and its health score, with the pack's targets and weights."""
+                    index: AreaIndex, at: datetime,
+                    figures: dict[str, AreaFigures] | None = None) -> dict[str, dict[str, Any]]:
+    """Every area's KPIs at `at` and its health score, with the pack's targets and weights
+    (`figures`: the live figures when the caller has them already)."""
     targets = {**DEFAULT_TARGETS, **pack.manifest.get("kpi", {}).get("targets", {})}
     weights = {**DEFAULT_WEIGHTS, **pack.manifest.get("kpi", {}).get("weights", {})}
-    figures = await area_figures(conn, index)
+    figures = figures if figures is not None else await area_figures(conn, index)
     parts = [await queue_kpis(conn, pack, index, at)]
     if pack.gtfs_path is not None:
         parts.append(await brt_kpis(conn, load_gtfs(pack.gtfs_path), index, at))
     if layer == pack.default_layer:
-        parts.append(await online_kpis(conn, pack, at))
+        parts.append(await online_kpis(conn, pack, index, at))
     out: dict[str, dict[str, Any]] = {}
     for code, f in figures.items():
         live = f.to_json()

@@ -9,7 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from feeds.registry import build_feed, simulator_for
+from feeds.registry import build_feed, build_parser, simulator_for
 from feeds.runner import FeedRunner
 from feeds.sources import http_poll, mqtt_listen
 from geo import AreaIndex, CityPack, load_pack
@@ -35,7 +35,7 @@ def _feed_task(
         feed = build_feed(name, pack, http_poll(source.url), source.interval_s, settings.card_key)
         return FeedRunner(feed, bus, index.assign).run(stop)
     if source.kind == "mqtt":
-        runner = FeedRunner(build_feed(name, pack, card_key=settings.card_key), bus, index.assign)
+        runner = FeedRunner(build_parser(name, pack, settings.card_key), bus, index.assign)
         return mqtt_listen(
             runner, source.url or settings.mqtt_url, source.topic or f"ioc/{name}", stop
         )

@@ -89,7 +89,7 @@ async def area_summary(state: State, name: str, code: str) -> dict[str, Any]:
     unit = layer.unit(code)
     async with state.pool.connection() as conn:
         figures = await area_figures(conn, index)
-        indicators = await area_kpis(conn, state.pack, name, index, datetime.now(UTC))
+        indicators = await area_kpis(conn, state.pack, name, index, datetime.now(UTC), figures)
     return {"layer": name, "code": code, "name": unit.name, "name_en": unit.name_en,
             "kind": unit.kind, "area_km2": unit.area_km2, **figures[code].to_json(),
             "kpis": indicators[code]}
