@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEV_CARD_KEY = "development-only-card-hash-key"
+DEV_AUTH_SECRET = "development-only-token-signing-secret"
 
 
 class DatabaseSettings(BaseModel):
@@ -60,6 +61,29 @@ class IngestSettings(BaseModel):
     consumer: str = "writer-1"
 
 
+class OidcSettings(BaseModel):
+    """An external OpenID Connect provider whose access tokens are trusted instead of ours."""
+
+    issuer: str
+    audience: str
+    jwks_url: str
+    # The claim holding the user's roles, and how the provider's role names map to ours.
+    roles_claim: str = "roles"
+    role_map: dict[str, str] = Field(default_factory=dict)
+
+
+class AuthSettings(BaseModel):
+    """Signing of access and refresh tokens, and the first administrator."""
+
+    secret: str = DEV_AUTH_SECRET
+    access_ttl_s: int = Field(900, gt=0)
+    refresh_ttl_s: int = Field(12 * 3600, gt=0)
+    # Created at start-up when no user exists yet; development falls back to a known password.
+    bootstrap_admin: str = "admin"
+    bootstrap_password: str | None = None
+    oidc: OidcSettings | None = None
+
+
 class Settings(BaseSettings):
     """Everything the service and its workers read from the environment."""
 
@@ -87,6 +111,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @model_validator(mode="after")
     def _production_needs_real_servers_and_secrets(self) -> Settings:
@@ -98,6 +123,9 @@ class Settings(BaseSettings):
             )
         if self.card_hash_key == DEV_CARD_KEY or len(self.card_hash_key) < 32:
             raise ValueError("IOC_CARD_HASH_KEY must be set to a secret of 32+ characters "
+                             "when IOC_ENVIRONMENT=production")
+        if self.auth.secret == DEV_AUTH_SECRET or len(self.auth.secret) < 32:
+            raise ValueError("IOC_AUTH__SECRET must be set to a secret of 32+ characters "
                              "when IOC_ENVIRONMENT=production")
         return self
 

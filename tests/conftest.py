@@ -17,6 +17,8 @@ import pytest
 from redis import Redis as SyncRedis
 
 from feeds.registry import FEEDS
+from ioc.auth.roles import Principal, Role
+from ioc.auth.tokens import issue
 from ioc.embedded import embedded_services
 from ioc.storage.migrate import upgrade
 from tests.ioc.server import Server, running
@@ -27,10 +29,20 @@ MACHINE_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 PUSH_KEYS = {feed: f"test-push-key-{feed}-0123456789" for feed in FEEDS}
 PUSH_KEY = PUSH_KEYS["parking"]
-TABLES = ("parking_occupancy", "parking_latest", "dead_letter", "queue_ticket_events",
-          "queue_counter_snapshots", "queue_latest", "brt_vehicle_positions",
-          "brt_vehicle_latest", "brt_stop_events", "signal_events", "signal_status",
-          "signal_status_latest", "parking_sessions", "online_applications", "brt_taps")
+TEST_AUTH_SECRET = "test-only-token-signing-secret-0123456789"
+# Tables that hold the schema's own bookkeeping, not what a test wrote.
+KEPT_TABLES = ("schema_migrations",)
+
+
+def bearer(role: str, username: str | None = None) -> dict[str, str]:
+    """Headers of a signed-in user with `role` (for servers run with TEST_AUTH_SECRET)."""
+    return {"Authorization": f"Bearer {access_token(role, username)}"}
+
+
+def access_token(role: str, username: str | None = None) -> str:
+    """An access token for a user with `role`, as a login would issue."""
+    principal = Principal(username or f"test-{role}", Role(role))
+    return issue(TEST_AUTH_SECRET, principal, "access", 3600)
 
 
 def _reachable(port: int) -> bool:
@@ -85,12 +97,14 @@ def empty_tables(url: str) -> None:
     locks and may be chosen as a deadlock victim, so it is retried.
     """
     with psycopg.connect(url, autocommit=True) as conn:
-        exists = conn.execute("SELECT to_regclass('parking_occupancy')").fetchone()
-        if not (exists and exists[0]):
+        tables = [row[0] for row in conn.execute(
+            "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
+            "AND NOT tablename = ANY(%s)", (list(KEPT_TABLES),))]
+        if not tables:
             return
         for attempt in range(10):
             try:
-                conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+                conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
                 return
             except psycopg.errors.DeadlockDetected:
                 if attempt == 9:
@@ -138,6 +152,7 @@ def server(
     """`ioc run` in a child process for one test module; what it wrote is removed after."""
     prefix = f"ioc-test-server-{uuid.uuid4().hex[:10]}"
     env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
+           "IOC_AUTH__SECRET": TEST_AUTH_SECRET,
            "IOC_REDIS__PREFIX": prefix, "IOC_PUSH_KEYS": orjson.dumps({
                f"test-{feed}": {"feed": feed, "sha256": hashlib.sha256(key.encode()).hexdigest()}
                for feed, key in PUSH_KEYS.items()}).decode()}

@@ -1,0 +1,1 @@
+"""Identity: roles, signed tokens, password hashes, users and feed API keys."""
