@@ -13,7 +13,9 @@ from redis.asyncio import Redis
 from feeds.registry import build_parser
 from feeds.runner import FeedRunner
 from geo import load_pack
-from ioc.api import areas, city, faults, health, ingest, live, measures, parking
+from ioc.api import admin, areas, auth, city, faults, health, ingest, live, measures, parking
+from ioc.auth.oidc import OidcVerifier
+from ioc.auth.users import ensure_first_users
 from ioc.bus import RedisBus
 from ioc.hub import LiveHub
 from ioc.layers import LayerSet
@@ -58,7 +60,9 @@ def create_app(settings: Settings) -> FastAPI:
             settings=settings, pack=pack, layer=layer, index=index,
             pool=pool, bus=bus, hub=hub, mode=report.mode, runners=runners,
             layers=layer_set,
+            oidc=OidcVerifier(settings.auth.oidc) if settings.auth.oidc else None,
         )
+        await ensure_first_users(pool, settings)
         try:
             yield
         finally:
@@ -72,7 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="City feeds (signals, BRT, parking, public-service queues) on a live wall.",
         lifespan=lifespan,
     )
-    for module in (health, city, areas, parking, measures, ingest, faults, live):
+    for module in (health, auth, admin, city, areas, parking, measures, ingest, faults, live):
         app.include_router(module.router)
     if (settings.frontend_dist / "index.html").exists():
         app.mount("/", StaticFiles(directory=settings.frontend_dist, html=True), name="dashboard")

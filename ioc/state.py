@@ -8,6 +8,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from feeds.runner import FeedRunner
 from geo import AreaIndex, BoundaryLayer, CityPack
+from ioc.auth.oidc import OidcVerifier
 from ioc.bus import RedisBus
 from ioc.hub import LiveHub
 from ioc.layers import LayerSet
@@ -29,3 +30,4 @@ class AppState:
     mode: Mode
     runners: dict[str, FeedRunner]
     layers: LayerSet
+    oidc: OidcVerifier | None

@@ -17,11 +17,12 @@ import pytest
 from redis import Redis as SyncRedis
 
 from feeds.registry import FEEDS
-from ioc.auth.roles import Principal, Role
-from ioc.auth.tokens import issue
 from ioc.embedded import embedded_services
 from ioc.storage.migrate import upgrade
+from tests.auth import access_token, bearer
 from tests.ioc.server import Server, running
+
+__all__ = ["access_token", "bearer"]
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT.parent / "shared" / "data"
@@ -29,20 +30,8 @@ MACHINE_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 MACHINE_REDIS = "redis://127.0.0.1:6379/0"
 PUSH_KEYS = {feed: f"test-push-key-{feed}-0123456789" for feed in FEEDS}
 PUSH_KEY = PUSH_KEYS["parking"]
-TEST_AUTH_SECRET = "test-only-token-signing-secret-0123456789"
 # Tables that hold the schema's own bookkeeping, not what a test wrote.
 KEPT_TABLES = ("schema_migrations",)
-
-
-def bearer(role: str, username: str | None = None) -> dict[str, str]:
-    """Headers of a signed-in user with `role` (for servers run with TEST_AUTH_SECRET)."""
-    return {"Authorization": f"Bearer {access_token(role, username)}"}
-
-
-def access_token(role: str, username: str | None = None) -> str:
-    """An access token for a user with `role`, as a login would issue."""
-    principal = Principal(username or f"test-{role}", Role(role))
-    return issue(TEST_AUTH_SECRET, principal, "access", 3600)
 
 
 def _reachable(port: int) -> bool:
@@ -152,7 +141,6 @@ def server(
     """`ioc run` in a child process for one test module; what it wrote is removed after."""
     prefix = f"ioc-test-server-{uuid.uuid4().hex[:10]}"
     env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
-           "IOC_AUTH__SECRET": TEST_AUTH_SECRET,
            "IOC_REDIS__PREFIX": prefix, "IOC_PUSH_KEYS": orjson.dumps({
                f"test-{feed}": {"feed": feed, "sha256": hashlib.sha256(key.encode()).hexdigest()}
                for feed, key in PUSH_KEYS.items()}).decode()}

@@ -9,8 +9,9 @@ import shapely
 from fastapi import APIRouter, HTTPException, Query
 
 from geo import AreaIndex, BoundaryLayer, PackError
-from ioc.api.deps import State
+from ioc.api.deps import Admin, State, Viewer
 from ioc.areas import area_figures
+from ioc.audit import record
 from ioc.kpis import area_kpis
 from ioc.state import AppState
 
@@ -25,7 +26,7 @@ def _layer(state: AppState, name: str) -> tuple[BoundaryLayer, AreaIndex]:
 
 
 @router.get("/api/layers")
-async def layers(state: State) -> list[dict[str, Any]]:
+async def layers(state: State, _user: Viewer) -> list[dict[str, Any]]:
     """The pack's boundary layers: name, title, units, validity, whether approximate."""
     out = []
     for name in state.layers.names:
@@ -38,7 +39,7 @@ async def layers(state: State) -> list[dict[str, Any]]:
 
 @router.get("/api/layers/{name}")
 async def layer_geojson(
-    state: State, name: str,
+    state: State, _user: Viewer, name: str,
     zoom: Annotated[float, Query(ge=0, le=22, description="map zoom the shapes are for")] = 10,
 ) -> dict[str, Any]:
     """A layer as GeoJSON, simplified to half a pixel at `zoom`, each unit with live figures."""
@@ -60,17 +61,21 @@ async def layer_geojson(
 
 
 @router.post("/api/layers/{name}/reload")
-async def reload_layer(state: State, name: str) -> dict[str, Any]:
+async def reload_layer(state: State, admin: Admin, name: str) -> dict[str, Any]:
     """Re-read a layer from the city pack on disk (after `ioc layer import`) and swap it in."""
     try:
         layer, _ = state.layers.reload(name)
     except PackError as err:
         raise HTTPException(404, str(err)) from err
+    async with state.pool.connection() as conn:
+        await record(conn, admin, "layer.reload", name, detail={"units": len(layer.units)})
     return {"layer": name, "units": len(layer.units)}
 
 
 @router.get("/api/kpis/{name}")
-async def kpis(state: State, name: str, at: datetime | None = None) -> dict[str, Any]:
+async def kpis(
+    state: State, _user: Viewer, name: str, at: datetime | None = None
+) -> dict[str, Any]:
     """Every area's KPIs over the hour before `at` (default now) and its health score;
     the formulas are in ioc/kpis.py and in the README."""
     _, index = _layer(state, name)
@@ -81,7 +86,7 @@ async def kpis(state: State, name: str, at: datetime | None = None) -> dict[str,
 
 
 @router.get("/api/layers/{name}/{code}")
-async def area_summary(state: State, name: str, code: str) -> dict[str, Any]:
+async def area_summary(state: State, _user: Viewer, name: str, code: str) -> dict[str, Any]:
     """One area's summary across the feeds: parking, signals, queues and buses."""
     layer, index = _layer(state, name)
     if code not in layer.codes:

@@ -10,7 +10,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Query
 
 from geo import PackError
-from ioc.api.deps import State
+from ioc.api.deps import State, Viewer
 from ioc.snapshots import districts_snapshot
 
 router = APIRouter(tags=["city"])
@@ -34,7 +34,7 @@ async def config(state: State) -> dict[str, Any]:
 
 
 @router.get("/api/districts")
-async def districts(state: State) -> dict[str, Any]:
+async def districts(state: State, _user: Viewer) -> dict[str, Any]:
     """The district layer as GeoJSON, each feature carrying its live figures."""
     snapshot = await districts_snapshot(state.pool, state.layer)
     figures = {d["code"]: d for d in snapshot["districts"]}
@@ -50,6 +50,7 @@ async def districts(state: State) -> dict[str, Any]:
 @router.get("/api/assets/{kind}")
 async def assets(
     state: State,
+    _user: Viewer,
     kind: str,
     layer: str | None = None,
     area: Annotated[str | None, Query(description="a unit code of `layer`")] = None,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, WebSocket, WebSocketException, status
 
+from ioc.audit import record
+from ioc.auth.oidc import token_issuer
 from ioc.auth.roles import Principal, Role
 from ioc.auth.tokens import TokenError, verify
 from ioc.state import AppState
@@ -35,38 +38,66 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
-def require(needed: Role) -> Callable[[Request], Principal]:
+async def _principal(state: AppState, token: str) -> Principal:
+    """Who a token names: one of ours, or the configured OpenID Connect provider's."""
+    if state.oidc is not None and token_issuer(token) == state.oidc.issuer:
+        return await asyncio.to_thread(state.oidc.verify, token)
+    principal, _ = verify(state.settings.auth.secret, token, "access")
+    return principal
+
+
+async def _refuse(state: AppState, actor: str, reason: str, target: str, ip: str | None) -> None:
+    async with state.pool.connection() as conn:
+        await record(conn, actor, "auth.refused", target, outcome="refused", ip=ip,
+                     detail={"reason": reason})
+
+
+async def authorise(state: AppState, token: str, needed: Role, target: str,
+                    ip: str | None) -> Principal:
+    """The principal of `token` if its role includes `needed`; refusals are audited."""
+    try:
+        principal = await _principal(state, token)
+    except TokenError as err:
+        await _refuse(state, "(invalid token)", str(err), target, ip)
+        raise
+    if not principal.may(needed):
+        await _refuse(state, principal.username, f"needs {needed.value}", target, ip)
+        raise PermissionError(f"this needs the {needed.value} role; you are {principal.role}")
+    return principal
+
+
+def require(needed: Role) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency that admits users whose role includes `needed`, and returns who they are."""
 
-    def check(request: Request) -> Principal:
+    async def check(request: Request) -> Principal:
         state: AppState = request.app.state.ioc
+        target = f"{request.method} {request.url.path}"
+        ip = request.client.host if request.client else None
         try:
-            principal, _ = verify(state.settings.auth.secret, _bearer(request), "access")
+            return await authorise(state, _bearer(request), needed, target, ip)
         except TokenError as err:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(err),
                                 headers={"WWW-Authenticate": "Bearer"}) from err
-        if not principal.may(needed):
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"this needs the {needed.value} role; you are {principal.role}")
-        return principal
+        except PermissionError as err:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(err)) from err
 
     return check
 
 
-def require_ws(needed: Role) -> Callable[[WebSocket], Principal]:
+def require_ws(needed: Role) -> Callable[[WebSocket], Awaitable[Principal]]:
     """The WebSocket form: browsers cannot set headers there, so the token is `?token=`."""
 
-    def check(websocket: WebSocket) -> Principal:
+    async def check(websocket: WebSocket) -> Principal:
         state: AppState = websocket.app.state.ioc
+        ip = websocket.client.host if websocket.client else None
         token = websocket.query_params.get("token", "")
-        try:
-            principal, _ = verify(state.settings.auth.secret, token, "access")
-        except TokenError as err:
-            raise WebSocketException(status.WS_1008_POLICY_VIOLATION, str(err)) from err
-        if not principal.may(needed):
+        if not token:
             raise WebSocketException(status.WS_1008_POLICY_VIOLATION,
-                                     f"this needs the {needed.value} role")
-        return principal
+                                     "sign in: a ?token= access token is required")
+        try:
+            return await authorise(state, token, needed, f"WS {websocket.url.path}", ip)
+        except (TokenError, PermissionError) as err:
+            raise WebSocketException(status.WS_1008_POLICY_VIOLATION, str(err)) from err
 
     return check
 

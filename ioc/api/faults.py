@@ -6,7 +6,8 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from feeds.faults import FaultError, FaultRequest
-from ioc.api.deps import State
+from ioc.api.deps import Operator, State
+from ioc.audit import record
 from ioc.control import request_fault
 
 router = APIRouter(tags=["simulator"])
@@ -30,7 +31,7 @@ class FaultAccepted(BaseModel):
 
 
 @router.post("/api/simulator/faults", response_model=FaultAccepted, status_code=202)
-async def inject_fault(state: State, body: FaultBody) -> FaultAccepted:
+async def inject_fault(state: State, user: Operator, body: FaultBody) -> FaultAccepted:
     """Inject a fault into a running simulator (signal flash, bunching, a car park filling…)."""
     request = FaultRequest(**body.model_dump())
     try:
@@ -39,4 +40,7 @@ async def inject_fault(state: State, body: FaultBody) -> FaultAccepted:
         raise HTTPException(422, str(err)) from err
     if receivers == 0:
         raise HTTPException(409, "no worker is running a simulator to receive it")
+    async with state.pool.connection() as conn:
+        await record(conn, user, "simulator.fault", body.target or body.feed,
+                     detail=body.model_dump())
     return FaultAccepted(receivers=receivers)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import BaseModel
 
 from ioc.api.deps import State
+from ioc.auth.keys import feed_of_key
 
 router = APIRouter(tags=["ingest"])
 
@@ -29,10 +30,12 @@ class IngestReport(BaseModel):
     rejected: list[RejectedRecord]
 
 
-def _key_allows(state_keys: dict[str, tuple[str, str]], key: str, feed: str) -> bool | None:
-    """True if the key may push to `feed`, False if it is for another feed, None if unknown."""
+def _key_allows(configured: dict[str, tuple[str, str]], key: str, feed: str) -> bool | None:
+    """For a key configured in settings: True if it may push to `feed`, False if it is for
+    another feed, None if it is not one of them (keys issued by an administrator are in the
+    database)."""
     digest = hashlib.sha256(key.encode()).hexdigest()
-    for allowed_feed, expected in state_keys.values():
+    for allowed_feed, expected in configured.values():
         if hmac.compare_digest(digest, expected):
             return allowed_feed == feed
     return None
@@ -53,6 +56,10 @@ async def push(
         raise HTTPException(401, "an X-API-Key header is required")
     keys = {name: (k.feed, k.sha256) for name, k in state.settings.push_keys.items()}
     allowed = _key_allows(keys, x_api_key, feed)
+    if allowed is None:
+        async with state.pool.connection() as conn:
+            key_feed = await feed_of_key(conn, x_api_key)
+        allowed = None if key_feed is None else key_feed == feed
     if allowed is None:
         raise HTTPException(401, "unknown API key")
     if not allowed:

@@ -24,7 +24,7 @@ from feeds.signals.measures import phase_measures
 from feeds.transit.gtfs_static import load_gtfs
 from feeds.transit.headways import observed_headways, summarise
 from feeds.transit.schedule import Timetable
-from ioc.api.deps import State
+from ioc.api.deps import State, Viewer
 from ioc.storage.history import brt_arrivals, queue_history, signal_events
 
 router = APIRouter(tags=["measures"])
@@ -50,7 +50,7 @@ def _json(row: Any) -> dict[str, Any]:
 
 @router.get("/api/signals/{signal_id}/measures")
 async def signal_measures(
-    state: State, signal_id: str, start: Start = None, end: End = None
+    state: State, _user: Viewer, signal_id: str, start: Start = None, end: End = None
 ) -> dict[str, Any]:
     """ATSPM measures per phase in 15-minute bins, and detector watchdog findings."""
     start, end = _range(start, end)
@@ -75,7 +75,7 @@ async def signal_measures(
 
 @router.get("/api/queues/{point_id}/measures")
 async def queue_measures(
-    state: State, point_id: str, start: Start = None, end: End = None
+    state: State, _user: Viewer, point_id: str, start: Start = None, end: End = None
 ) -> dict[str, Any]:
     """Waits, service times, service level and the Erlang C outlook of one desk."""
     start, end = _range(start, end)
@@ -102,7 +102,9 @@ async def queue_measures(
 
 
 @router.get("/api/brt/headways")
-async def brt_headways(state: State, start: Start = None, end: End = None) -> dict[str, Any]:
+async def brt_headways(
+    state: State, _user: Viewer, start: Start = None, end: End = None
+) -> dict[str, Any]:
     """Observed headways per stop and direction against the schedule: CV, bunching, gaps, EWT."""
     start, end = _range(start, end)
     if state.pack.gtfs_path is None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from ioc.api.deps import State
+from ioc.api.deps import Operator, State, Viewer
 from ioc.snapshots import parking_snapshot
 from ioc.storage.deadletter import recent_dead_letters
 
@@ -14,7 +14,7 @@ router = APIRouter(tags=["parking"])
 
 
 @router.get("/api/parking/sites")
-async def sites(state: State) -> dict[str, Any]:
+async def sites(state: State, _user: Viewer) -> dict[str, Any]:
     """Every car park of the city pack as a GeoJSON point with its live occupancy."""
     live = {s["id"]: s for s in (await parking_snapshot(state.pool))["sites"]}
     features = []
@@ -40,7 +40,7 @@ async def sites(state: State) -> dict[str, Any]:
 
 @router.get("/api/feeds/{feed}/rejected")
 async def rejected(
-    state: State, feed: str, limit: int = Query(100, ge=1, le=1000)
+    state: State, _user: Operator, feed: str, limit: int = Query(100, ge=1, le=1000)
 ) -> list[dict[str, Any]]:
     """The newest records a feed rejected, with the reason, from the dead-letter store."""
     if feed not in state.settings.feeds:

@@ -11,9 +11,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
+
+from tests.auth import TEST_AUTH_SECRET, access_token, bearer
 
 PROJECT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -29,8 +31,20 @@ class Server:
 
     @property
     def ws_url(self) -> str:
-        """The live WebSocket's URL."""
-        return self.base_url.replace("http://", "ws://") + "/ws/live"
+        """The live WebSocket's URL, signed in as a viewer."""
+        return self.ws("viewer")
+
+    def ws(self, role: str, path: str = "/ws/live") -> str:
+        """A WebSocket URL signed in with `role`."""
+        return f"{self.base_url.replace('http://', 'ws://')}{path}?token={access_token(role)}"
+
+    def get(self, path: str, role: str = "viewer", **kwargs: Any) -> httpx.Response:
+        """GET `path` as a signed-in user with `role`."""
+        return httpx.get(f"{self.base_url}{path}", headers=bearer(role), **kwargs)
+
+    def post(self, path: str, role: str = "operator", **kwargs: Any) -> httpx.Response:
+        """POST to `path` as a signed-in user with `role`."""
+        return httpx.post(f"{self.base_url}{path}", headers=bearer(role), **kwargs)
 
 
 def free_port() -> int:
@@ -43,7 +57,7 @@ def free_port() -> int:
 def start(env: dict[str, str], log: Path, timeout: float = 60.0) -> Server:
     """Start `ioc run` and wait until /api/health answers."""
     port = int(env.get("IOC_PORT") or free_port())
-    full_env = {**os.environ, **env, "IOC_PORT": str(port)}
+    full_env = {**os.environ, "IOC_AUTH__SECRET": TEST_AUTH_SECRET, **env, "IOC_PORT": str(port)}
     with log.open("ab") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "ioc", "run"], cwd=PROJECT, env=full_env,

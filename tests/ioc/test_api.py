@@ -41,7 +41,7 @@ def test_health_reports_database_redis_mode_and_a_fresh_parking_feed(
 
 def test_districts_are_geojson_with_live_parking_figures(server: Server) -> None:
     def with_figures() -> dict | None:  # type: ignore[type-arg]
-        body = httpx.get(f"{server.base_url}/api/districts").json()
+        body = server.get("/api/districts").json()
         hk = next(f for f in body["features"] if f["id"] == "002")
         return body if hk["properties"]["parking"]["occupancy"] is not None else None
 
@@ -57,7 +57,7 @@ def test_districts_are_geojson_with_live_parking_figures(server: Server) -> None
 
 
 def test_car_parks_carry_names_and_live_status(server: Server) -> None:
-    body = httpx.get(f"{server.base_url}/api/parking/sites").json()
+    body = server.get("/api/parking/sites").json()
     assert len(body["features"]) >= 20
     props = body["features"][0]["properties"]
     assert props["name"]
@@ -122,7 +122,7 @@ async def test_rejected_records_are_listed_with_their_reason(server: Server) -> 
         await redis.aclose()
 
     def listed() -> list | None:  # type: ignore[type-arg]
-        rows = httpx.get(f"{server.base_url}/api/feeds/parking/rejected").json()
+        rows = server.get("/api/feeds/parking/rejected", role="operator").json()
         return rows or None
 
     [row] = wait_until(listed)
@@ -131,54 +131,54 @@ async def test_rejected_records_are_listed_with_their_reason(server: Server) -> 
     assert health["rejected_by_reason"] == {"capacity must be a non-negative integer, got …": 1}
     assert health["rejected"] == 1
     assert row["payload"] == '{"id": "x", "capacity": -3}'
-    assert httpx.get(f"{server.base_url}/api/feeds/nope/rejected").status_code == 404
+    assert server.get("/api/feeds/nope/rejected", role="operator").status_code == 404
 
 
 def test_the_packs_assets_are_served_by_kind(server: Server) -> None:
-    signals = httpx.get(f"{server.base_url}/api/assets/signals").json()["features"]
+    signals = server.get("/api/assets/signals").json()["features"]
     assert len(signals) == 41
     assert all(f["geometry"]["type"] == "Point" for f in signals)
-    points = httpx.get(f"{server.base_url}/api/assets/service_points").json()["features"]
+    points = server.get("/api/assets/service_points").json()["features"]
     assert len(points) == 31
-    assert httpx.get(f"{server.base_url}/api/assets/spaceports").status_code == 404
+    assert server.get("/api/assets/spaceports").status_code == 404
 
 
 def test_layers_are_listed_and_served_simplified_for_the_zoom(server: Server) -> None:
-    listed = httpx.get(f"{server.base_url}/api/layers").json()
+    listed = server.get("/api/layers").json()
     assert [(layer["name"], layer["units"], layer["default"]) for layer in listed] == [
         ("districts", 30, True)]
 
     def vertices(zoom: int) -> int:
-        body = httpx.get(f"{server.base_url}/api/layers/districts", params={"zoom": zoom}).json()
+        body = server.get("/api/layers/districts", params={"zoom": zoom}).json()
         assert len(body["features"]) == 30
         return sum(len(ring) for f in body["features"]
                    for ring in f["geometry"]["coordinates"])
 
     assert vertices(7) < vertices(14)
-    summary = httpx.get(f"{server.base_url}/api/layers/districts/002").json()
+    summary = server.get("/api/layers/districts/002").json()
     assert summary["name"] == "Hoàn Kiếm"
     assert set(summary) >= {"parking", "signals", "queues", "brt"}
-    assert httpx.get(f"{server.base_url}/api/layers/districts/999").status_code == 404
-    assert httpx.get(f"{server.base_url}/api/layers/moon").status_code == 404
+    assert server.get("/api/layers/districts/999").status_code == 404
+    assert server.get("/api/layers/moon").status_code == 404
 
 
 def test_assets_by_area_bounding_box_and_distance(server: Server) -> None:
-    url = f"{server.base_url}/api/assets/parking"
-    in_hoan_kiem = httpx.get(url, params={"area": "002"}).json()["features"]
+    url = "/api/assets/parking"
+    in_hoan_kiem = server.get(url, params={"area": "002"}).json()["features"]
     assert in_hoan_kiem and all(f["properties"]["address"].endswith("Hoàn Kiếm")
                                 for f in in_hoan_kiem)
-    boxed = httpx.get(url, params={"bbox": "105.84,21.02,105.85,21.03"}).json()["features"]
+    boxed = server.get(url, params={"bbox": "105.84,21.02,105.85,21.03"}).json()["features"]
     assert {f["id"] if "id" in f else f["properties"]["id"] for f in boxed} >= {
         "hk-ly-thuong-kiet"}
     # 500 m around Hoàn Kiếm lake, nearest first.
-    near = httpx.get(url, params={"near": "105.8523,21.0287", "radius_m": 500}).json()
+    near = server.get(url, params={"near": "105.8523,21.0287", "radius_m": 500}).json()
     distances = [f["properties"]["distance_m"] for f in near["features"]]
     assert distances == sorted(distances) and all(d <= 500 for d in distances) and distances
-    assert httpx.get(url, params={"bbox": "1,2,3"}).status_code == 422
+    assert server.get(url, params={"bbox": "1,2,3"}).status_code == 422
 
 
 def test_kpis_come_per_district_with_a_health_score(server: Server) -> None:
-    body = httpx.get(f"{server.base_url}/api/kpis/districts", timeout=30).json()
+    body = server.get("/api/kpis/districts", timeout=30).json()
     assert len(body["areas"]) == 30
     hoan_kiem = body["areas"]["002"]
     assert set(hoan_kiem) >= {"signals_normal_share", "parking_occupancy", "queue_service_level",

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import psycopg
 
 from geo import load_pack
@@ -66,16 +65,16 @@ def test_a_layer_imported_while_the_service_runs_is_served_after_a_reload(
            "IOC_REDIS__URL": servers[1], "IOC_REDIS__PREFIX": f"ioc-test-layer-{os.getpid()}",
            "IOC_FEEDS": '["parking"]'}
     with running(env, tmp_path / "ioc.log") as server:
-        assert httpx.get(f"{server.base_url}/api/layers/wards-2025").status_code == 404
+        assert server.get("/api/layers/wards-2025").status_code == 404
         subprocess.run(
             [sys.executable, "-m", "ioc", "layer", "import", str(wards), "--name",
              "wards-2025", "--code-field", "@name", "--name-field", "name"],
             cwd=PROJECT, env={**os.environ, **env}, capture_output=True, timeout=120, check=True)
-        reloaded = httpx.post(f"{server.base_url}/api/layers/wards-2025/reload").json()
+        reloaded = server.post("/api/layers/wards-2025/reload", role="admin").json()
         assert reloaded == {"layer": "wards-2025", "units": 126}
-        names = [layer["name"] for layer in httpx.get(f"{server.base_url}/api/layers").json()]
+        names = [layer["name"] for layer in server.get("/api/layers").json()]
         assert names == ["districts", "wards-2025"]
-        served = httpx.get(f"{server.base_url}/api/layers/wards-2025", params={"zoom": 9})
+        served = server.get("/api/layers/wards-2025", params={"zoom": 9})
         assert len(served.json()["features"]) == 126
     empty_tables(database_url)
     delete_keys(servers[1], env["IOC_REDIS__PREFIX"])

@@ -14,7 +14,7 @@ CAR_PARK = "hk-ly-thuong-kiet"
 
 
 def _fault(server: Server, **body: Any) -> httpx.Response:
-    return httpx.post(f"{server.base_url}/api/simulator/faults", json=body)
+    return server.post("/api/simulator/faults", json=body)
 
 
 def test_a_signal_put_into_flash_on_demand_is_reported_in_flash(
@@ -37,7 +37,7 @@ def test_a_car_park_filled_on_demand_reports_full(server: Server) -> None:
                   minutes=0.2).status_code == 202
 
     def status() -> str | None:
-        sites = httpx.get(f"{server.base_url}/api/parking/sites").json()["features"]
+        sites = server.get("/api/parking/sites").json()["features"]
         site = next(f["properties"] for f in sites if f["id"] == CAR_PARK)
         return site["status"] if site["status"] == "full" else None
 

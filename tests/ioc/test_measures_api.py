@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
 from feeds.queues.feed import QueuesFeed
 from feeds.queues.points import load_service_points
 from feeds.queues.simulator import QueueSimulator
@@ -23,8 +21,8 @@ SIGNAL = "sig-kim-ma-giang-van-minh"
 
 
 def _get(server: Server, path: str, start: datetime, end: datetime) -> dict:  # type: ignore[type-arg]
-    response = httpx.get(f"{server.base_url}{path}",
-                         params={"start": start.isoformat(), "end": end.isoformat()}, timeout=30)
+    response = server.get(path, params={"start": start.isoformat(), "end": end.isoformat()},
+                          timeout=30)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -51,7 +49,7 @@ async def test_signal_measures_come_in_15_minute_bins_per_phase(
     through = [b for b in body["bins"] if b["phase"] in (2, 6)]
     assert all(b["volume"] > 0 for b in through)
     assert all(0 <= b["aog_share"] <= 1 for b in through if b["aog_share"] is not None)
-    missing = httpx.get(f"{server.base_url}/api/signals/nope/measures")
+    missing = server.get("/api/signals/nope/measures")
     assert missing.status_code == 404
 
 
