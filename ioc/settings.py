@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEV_CARD_KEY = "development-only-card-hash-key"
 DEV_AUTH_SECRET = "development-only-token-signing-secret"
+# The password of the development users (one per role); refused in production.
+DEV_PASSWORD = "hanoi-ioc"
 
 
 class DatabaseSettings(BaseModel):
@@ -126,6 +128,9 @@ class Settings(BaseSettings):
                              "when IOC_ENVIRONMENT=production")
         if self.auth.secret == DEV_AUTH_SECRET or len(self.auth.secret) < 32:
             raise ValueError("IOC_AUTH__SECRET must be set to a secret of 32+ characters "
+                             "when IOC_ENVIRONMENT=production")
+        if self.auth.bootstrap_password == DEV_PASSWORD:
+            raise ValueError("IOC_AUTH__BOOTSTRAP_PASSWORD must not be the development password "
                              "when IOC_ENVIRONMENT=production")
         return self
 

@@ -13,10 +13,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from ioc.auth.passwords import check_password, hash_password
 from ioc.auth.roles import Principal, Role
-from ioc.settings import Settings
+from ioc.settings import DEV_PASSWORD, Settings
 
 logger = logging.getLogger(__name__)
-DEV_PASSWORD = "hanoi-ioc"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import orjson
 import psycopg
 import pytest
 
-from ioc.auth.users import DEV_PASSWORD
+from ioc.settings import DEV_PASSWORD
 from tests.auth import bearer
 from tests.ioc.server import Server
 
