@@ -1,0 +1,1 @@
+"""Situations: rules over live observations and measures, raised as managed incidents."""
