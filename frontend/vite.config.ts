@@ -12,6 +12,10 @@ export default defineConfig({
     sourcemap: false,
     // maplibre-gl alone is ~1 MB minified; the warning would fire on every build.
     chunkSizeWarningLimit: 1600,
+    rollupOptions: {
+      // The dashboard, and the frame-rate benchmark page that bench/frames.py opens.
+      input: { main: "index.html", bench: "bench.html" },
+    },
   },
   worker: {
     // maplibre-gl's worker is an ES module (it ends with `export`).

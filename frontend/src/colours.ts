@@ -70,3 +70,14 @@ export const BUS_STROKE = "#ffffff";
 
 /** Public-service desks: reddish purple discs sized by the queue. */
 export const DESK_COLOUR = "#cc79a7";
+
+/** District health (0..1, higher is better) on the same colours: 2 good (≥ 0.8), 3 fair (≥ 0.6), 4 poor. */
+export function healthBand(health: number | null): Band {
+  if (health === null) return 0;
+  if (health >= 0.8) return 2;
+  if (health >= 0.6) return 3;
+  return 4;
+}
+
+/** Situation severities: info grey-blue, minor yellow, major orange, critical vermilion. */
+export const SEVERITY_COLOURS = { info: "#9aa4b1", minor: "#f0e442", major: "#e69f00", critical: "#d55e00" } as const;

@@ -23,6 +23,7 @@ import {
   DESK_COLOUR,
   MAP_BACKGROUND,
   SIGNAL_COLOURS,
+  SEVERITY_COLOURS,
   SIGNAL_RANK,
   STATUS_COLOURS,
   type Band,
@@ -60,6 +61,16 @@ const L_SIGNALS = "signals-circle";
 const L_SIGNALS_CORE = "signals-core";
 const L_BUSES = "buses-circle";
 const L_FOCUS = "focus-ring";
+const SRC_SITUATIONS = "situations";
+const L_SITUATIONS = "situations-halo";
+/** Point layers of each feed, for scenes that show one feed. */
+const FEED_LAYERS: Record<FeedLayer, string[]> = {
+  parking: ["sites-circle"],
+  signals: ["signals-circle", "signals-core"],
+  brt: ["buses-circle"],
+  queues: ["desks-circle"],
+};
+export type FeedLayer = "parking" | "signals" | "brt" | "queues";
 const HATCH = "nodata-hatch";
 /** Point layers under the pointer, most specific first. */
 const POINT_LAYERS = [L_BUSES, L_SIGNALS, L_SITES, L_DESKS];
@@ -123,6 +134,8 @@ export class DistrictMap {
   private signalData: Points = emptyPoints();
   private busData: Points = emptyPoints();
   private focusData: Points = emptyPoints();
+  private situationData: Points = emptyPoints();
+  private onlyFeed: FeedLayer | null = null;
   private readonly bands = new Map<string, Band>();
   private highlighted: string | null = null;
   private bounds: [number, number, number, number] | null = null;
@@ -204,6 +217,7 @@ export class DistrictMap {
       [SRC_SIGNALS, this.signalData],
       [SRC_BUSES, this.busData],
       [SRC_FOCUS, this.focusData],
+      [SRC_SITUATIONS, this.situationData],
     ] as const) {
       if (!m.getSource(id)) m.addSource(id, { type: "geojson", data });
     }
@@ -384,6 +398,21 @@ export class DistrictMap {
         },
       });
     }
+    if (!m.getLayer(L_SITUATIONS)) {
+      // A wide halo under the asset a situation is about, coloured by severity.
+      const sev = ["get", "severity"] as ExpressionSpecification;
+      m.addLayer({
+        id: L_SITUATIONS,
+        type: "circle",
+        source: SRC_SITUATIONS,
+        paint: {
+          "circle-opacity": 0,
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 9, 11, 14, 20],
+          "circle-stroke-color": ["match", sev, "critical", SEVERITY_COLOURS.critical, "major", SEVERITY_COLOURS.major, "minor", SEVERITY_COLOURS.minor, SEVERITY_COLOURS.info],
+          "circle-stroke-width": 3,
+        },
+      });
+    }
     if (!m.getLayer(L_FOCUS)) {
       m.addLayer({
         id: L_FOCUS,
@@ -398,6 +427,7 @@ export class DistrictMap {
       });
     }
     this.styleReady = true;
+    this.applyFeedFilter();
     this.pushDistricts();
     for (const [id, data] of this.pointSources()) this.push(id, data);
   };
@@ -409,7 +439,47 @@ export class DistrictMap {
       [SRC_SIGNALS, this.signalData],
       [SRC_BUSES, this.busData],
       [SRC_FOCUS, this.focusData],
+      [SRC_SITUATIONS, this.situationData],
     ];
+  }
+
+  /** Show one feed's points only (a wall scene), or all of them (null). */
+  showOnly(feed: FeedLayer | null): void {
+    this.onlyFeed = feed;
+    this.applyFeedFilter();
+    this.map.getContainer().dataset["scene"] = feed ?? "";
+  }
+
+  private applyFeedFilter(): void {
+    if (!this.styleReady) return;
+    for (const [feed, layers] of Object.entries(FEED_LAYERS) as [FeedLayer, string[]][]) {
+      const visible = this.onlyFeed === null || this.onlyFeed === feed ? "visible" : "none";
+      for (const id of layers) if (this.map.getLayer(id)) this.map.setLayoutProperty(id, "visibility", visible);
+    }
+  }
+
+  /** Frame a few districts (the worst ones), or the whole city with none. */
+  fitDistricts(codes: string[], animate: boolean): void {
+    const geoms = this.districtData.features.filter((f) => codes.includes(String(f.properties?.["code"]))).map((f) => f.geometry);
+    const b = geoms.length > 0 ? boundsOf(geoms) : null;
+    if (b === null) {
+      this.home(animate);
+      return;
+    }
+    const [w, s, e, n] = b;
+    this.map.fitBounds([[w, s], [e, n]], { padding: this.padding, maxZoom: 13, animate, duration: animate ? 1_500 : 0 });
+  }
+
+  /** Halos around the assets that active situations are about. */
+  setSituations(items: Iterable<{ id: number; severity: string; lngLat: [number, number] | null }>): void {
+    const features: Feature<Point>[] = [];
+    for (const s of items) {
+      if (s.lngLat === null) continue;
+      features.push({ type: "Feature", geometry: { type: "Point", coordinates: s.lngLat }, properties: { id: s.id, severity: s.severity } });
+    }
+    this.situationData = { type: "FeatureCollection", features };
+    this.count("situations", features.length);
+    this.push(SRC_SITUATIONS, this.situationData);
   }
 
   private push(source: string, data: Points): void {

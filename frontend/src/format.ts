@@ -71,3 +71,37 @@ export function stamp(iso: string | null): string {
   const day = timeFormat("day");
   return day.format(ms) === day.format(Date.now()) ? timeFormat("clock").format(ms) : timeFormat("stamp").format(ms);
 }
+
+/** The city's UTC offset at `ms`, in ms. */
+function cityOffset(ms: number): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  }).formatToParts(ms);
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second")) - Math.floor(ms / 1000) * 1000;
+}
+
+/** `ms` as the value of a datetime-local input, in the city's time zone ("2026-05-01T08:30"). */
+export function toCityInput(ms: number): string {
+  return new Date(ms + cityOffset(ms)).toISOString().slice(0, 16);
+}
+
+/** A datetime-local value read in the city's time zone, or null when it is not one. */
+export function fromCityInput(value: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value.trim());
+  if (m === null) return null;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
+  return wall - cityOffset(wall - cityOffset(wall));
+}
+
+/** A moment as date and time in the city's time zone (the replay position). */
+export function dateTime(ms: number): string {
+  return `${timeFormat("day").format(ms)} ${clockTime(ms)}`;
+}

@@ -10,15 +10,20 @@ import { signalStateLabel, signalSwatchClass, statusLabel } from "./detailPanel"
 const BANDS: readonly Band[] = [1, 2, 3, 4, 0];
 const SIGNAL_LEGEND: readonly SignalState[] = ["normal", "coordination_failed", "flash", "dark", "comm_lost", "unknown"];
 
+const HEALTH_BANDS: readonly Band[] = [2, 3, 4, 0];
+
 export class Legend {
   readonly element = h("section", { class: "panel panel-legend", "data-testid": "legend" });
+  /** What the district colours show: parking occupancy bands, or the health score. */
+  mode: "parking" | "health" = "parking";
 
   render(): void {
     const bands = h("ul", { class: "legend-list" });
-    for (const band of BANDS) {
+    const health = this.mode === "health";
+    for (const band of health ? HEALTH_BANDS : BANDS) {
       const sw = h("span", { class: band === 0 ? "swatch swatch-nodata" : "swatch", "aria-hidden": "true" });
       if (band !== 0) sw.style.backgroundColor = BAND_COLOURS[band];
-      bands.append(h("li", { "data-band": String(band) }, sw, t(`band${band}` as StringKey)));
+      bands.append(h("li", { "data-band": String(band) }, sw, t(`${health ? "health" : "band"}${band}` as StringKey)));
     }
     const sites = h("ul", { class: "legend-list legend-sites" });
     for (const status of SITE_STATUSES) {
@@ -44,7 +49,7 @@ export class Legend {
       h("li", { "data-layer": "desks" }, desk, t("legendDesk")),
     );
     this.element.replaceChildren(
-      h("div", { class: "legend-col" }, h("h2", { class: "panel-title" }, t("legendTitle")), bands),
+      h("div", { class: "legend-col" }, h("h2", { class: "panel-title" }, t(health ? "legendHealth" : "legendTitle")), bands),
       h("div", { class: "legend-col" }, h("h2", { class: "panel-title" }, t("legendSignals")), signals),
       h(
         "div",

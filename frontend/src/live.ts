@@ -29,6 +29,8 @@ export const DEFAULT_LIVE_OPTIONS: LiveOptions = {
 export interface LiveHandlers {
   /** A new socket is open; fresh snapshots will follow. */
   onOpen(): void;
+  /** The server refused the token (close code 1008): refresh it before the next attempt. */
+  onRefused?(): void;
   onMessage(msg: ServerMessage): void;
   /** `retryInMs` is set while waiting to reconnect. */
   onState(state: ConnectionState, retryInMs: number | null): void;
@@ -47,7 +49,8 @@ export class LiveConnection {
   private readonly opts: LiveOptions;
 
   constructor(
-    private readonly url: string,
+    /** Called before every attempt, so a reconnect carries a fresh access token. */
+    private readonly url: () => string,
     private readonly handlers: LiveHandlers,
     opts: Partial<LiveOptions> = {},
   ) {
@@ -80,7 +83,7 @@ export class LiveConnection {
     this.liveSince = null;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(this.url());
     } catch (err) {
       console.warn("WebSocket could not be created", err);
       this.scheduleReconnect();
@@ -103,9 +106,26 @@ export class LiveConnection {
     ws.onerror = () => {
       // A close event always follows; reconnecting happens there.
     };
-    ws.onclose = () => {
-      if (this.ws === ws) this.lost();
+    ws.onclose = (ev: CloseEvent) => {
+      if (this.ws !== ws) return;
+      if (ev.code === 1008) this.handlers.onRefused?.();
+      this.lost();
     };
+  }
+
+  /** Send a client message if the socket is open; returns whether it was sent. */
+  send(message: unknown): boolean {
+    const ws = this.ws;
+    if (ws === null || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Drop the socket and connect again at once (e.g. after signing in as someone else). */
+  reconnect(): void {
+    if (!this.running) return;
+    this.attempt = 0;
+    this.open();
   }
 
   /** Forget the current socket: detach its handlers, then close it. */

@@ -1,25 +1,48 @@
-// Boot: build the wall, start the live feed, load catalogues, and redraw on
-// change at most once per animation frame.
+// Boot: sign in (or find the server open), then the three views over one
+// map: the wall (live city at a glance), the operator's desk (assets and the
+// situation queue) and the planner's time machine (replay, charts, export).
+// Redraws happen at most once per animation frame, from whichever source the
+// view shows: the live stores, or the replay's stores filled by the same code.
 
 import "./styles.css";
 
-import { fetchConfig, fetchDistricts, fetchServicePoints, fetchSignals, fetchSites, liveUrl } from "./api";
+import {
+  fetchChanges,
+  fetchConfig,
+  fetchDistricts,
+  fetchHealth,
+  fetchServicePoints,
+  fetchSignals,
+  fetchSites,
+  fetchSituations,
+  useFetcher,
+  wsUrl,
+  type Changes,
+} from "./api";
+import { AssetHistory } from "./assetHistory";
+import { Auth, HttpError, viewsFor, type ViewName } from "./auth";
 import { retryForever } from "./backoff";
 import { Clock } from "./clock";
-import { occupancyBand } from "./colours";
+import { healthBand, occupancyBand } from "./colours";
 import { ConnectionBadge } from "./connectionBadge";
 import { DetailPanel, sameFocus, type Focus } from "./detailPanel";
 import { DistrictList } from "./districtList";
-import type { DistrictMap } from "./districtMap";
+import type { DistrictMap, FeedLayer } from "./districtMap";
 import { h, setText } from "./dom";
 import { percent, setTimeZone } from "./format";
-import { districtName, lang, setLang, t } from "./i18n";
+import { districtName, lang, setDistrictNames, setLang, t, type StringKey } from "./i18n";
 import { Legend } from "./legend";
 import { LiveConnection } from "./live";
+import { AssetList, SituationQueue } from "./operatorPanels";
 import { DEFAULT_CONFIG } from "./parse";
+import { HistoryPanel, ReplayControls } from "./plannerPanels";
+import { applyStreamMessage, ReplaySession } from "./replay";
+import { LoginScreen, Navigation } from "./shell";
+import { SituationStore } from "./situations";
 import { Changed, Store } from "./store";
 import { BrtTile, ParkingTile, QueuesTile, SignalsTile } from "./tiles";
 import type { AppConfig, ServerMessage } from "./types";
+import { ChangesPanel, Ticker } from "./wallPanels";
 
 const Redraw = {
   districts: Changed.districts,
@@ -31,11 +54,19 @@ const Redraw = {
   focus: 64,
   /** Tiles judge staleness against the clock and the connection. */
   tiles: 128,
-  everything: 255,
+  situations: 256,
+  view: 512,
+  replay: 1024,
+  everything: 2047,
 } as const;
 
 /** Refetch a catalogue at most this often when unknown car parks, signals or desks appear. */
 const CATALOGUE_REFETCH_MIN_MS = 60_000;
+const SCENE_MS = 20_000;
+const CHANGES_EVERY_MS = 30_000;
+const HEALTH_EVERY_MS = 60_000;
+/** Without a "situations" stream, the list is polled this often. */
+const SITUATIONS_POLL_MS = 15_000;
 
 // ---- state ----
 
@@ -46,12 +77,37 @@ let hovered: Focus | null = null;
 let dirty = 0;
 let frame = 0;
 let connected = false;
+let view: ViewName = viewFromHash() ?? "wall";
+let started = false;
+let colourBy: "parking" | "health" = "parking";
+let health = new Map<string, number | null>();
+let changes: Changes | null = null;
+/** null: not known yet; false: this server has no situations API. */
+let situationsApi: boolean | null = null;
+let replay: ReplaySession | null = null;
+let scenesOn = false;
+let sceneIndex = 0;
+let sceneTimer: ReturnType<typeof setInterval> | null = null;
 
 const clock = new Clock();
 const store = new Store(
   (flags) => invalidate(flags),
   () => clock.now(),
 );
+const situations = new SituationStore(() => invalidate(Redraw.situations));
+const replayStore = new Store(
+  (flags) => invalidate(flags),
+  () => replay?.view.position ?? clock.now(),
+);
+const replaySituations = new SituationStore(() => invalidate(Redraw.situations));
+
+/** The stores the current view draws: the replay's in the planner once a range is loaded. */
+function shown(): { store: Store; situations: SituationStore } {
+  return view === "planner" && replay !== null ? { store: replayStore, situations: replaySituations } : { store, situations };
+}
+
+const auth = new Auth((state) => void onAuth(state));
+useFetcher((path, init) => auth.fetch(path, init));
 
 // ---- layout ----
 
@@ -70,6 +126,49 @@ const districtList = new DistrictList({
   onSelect: (code) => select({ kind: "district", code }),
   onHover: (code) => hover(code === null ? null : { kind: "district", code }),
 });
+const ticker = new Ticker();
+const changesPanel = new ChangesPanel();
+const colourSelect = h("select", { class: "control", "data-testid": "colour-by", id: "colour-by" });
+const colourLabel = h("label", { for: "colour-by" });
+const scenesButton = h("button", { type: "button", class: "action action-quiet", "data-testid": "scenes-toggle", "aria-pressed": "false" });
+const sceneName = h("span", { class: "scene-name", "data-testid": "scene", "aria-live": "polite" });
+const wallControls = h("div", { class: "panel wall-controls" }, colourLabel, colourSelect, scenesButton, sceneName);
+const assetList = new AssetList(
+  (focus) => select(focus),
+  () => invalidate(Redraw.view),
+);
+const assetHistory = new AssetHistory(() => clock.now());
+const queue = new SituationQueue(
+  situations,
+  () => auth.user?.username ?? "",
+  (id) => {
+    const s = situations.get(id);
+    if (s?.assetId && s.assetKind) {
+      const kind = ({ signal: "signal", signals: "signal", bus: "bus", brt: "bus", site: "site", parking: "site", desk: "desk", queue: "desk", service_point: "desk" } as const)[
+        s.assetKind as "signal"
+      ];
+      if (kind !== undefined) select({ kind, id: s.assetId }, true);
+    } else if (s?.district) select({ kind: "district", code: s.district }, true);
+  },
+);
+const replayControls = new ReplayControls(
+  {
+    load: (start, end) => startReplay(start, end),
+    play: () => replay?.play(),
+    pause: () => replay?.pause(),
+    speed: (s) => replay?.setSpeed(s),
+    seek: (at) => void replay?.seek(at),
+    live: () => stopReplay(),
+  },
+  Date.now(),
+);
+const historyPanel = new HistoryPanel();
+const nav = new Navigation(
+  (v) => go(v),
+  () => void auth.logout(),
+);
+const login = new LoginScreen(auth, () => toggleLang());
+
 const mapContainer = h("div", { class: "map", "data-testid": "map" });
 const mapMessage = h("p", { class: "map-message", hidden: "" });
 
@@ -77,35 +176,91 @@ const header = h(
   "header",
   { class: "topbar" },
   h("div", { class: "titles" }, appTitle, cityTitle),
+  nav.element,
   errorBanner,
   h("div", { class: "topbar-right" }, connection.element, clock.element, langToggle),
 );
-const leftColumn = h(
-  "aside",
-  { class: "column column-left" },
-  parkingTile.element,
-  signalsTile.element,
-  brtTile.element,
-  queuesTile.element,
-);
-const rightColumn = h("aside", { class: "column column-right" }, districtList.element);
-const bottom = h("div", { class: "bottom" }, legend.element, detail.element);
-const hud = h("div", { class: "hud" }, header, leftColumn, bottom, rightColumn);
+const tiles = h("div", { class: "tiles" }, parkingTile.element, signalsTile.element, brtTile.element, queuesTile.element);
+const leftColumn = h("aside", { class: "column column-left" });
+const rightColumn = h("aside", { class: "column column-right" });
+const bottom = h("div", { class: "bottom" });
+const tickerRow = h("div", { class: "ticker-row" }, ticker.element);
+const hud = h("div", { class: "hud", hidden: "" }, header, leftColumn, bottom, rightColumn, tickerRow);
 
-document.getElementById("app")!.replaceChildren(h("div", { class: "map-frame" }, mapContainer), mapMessage, hud);
+document.getElementById("app")!.replaceChildren(h("div", { class: "map-frame" }, mapContainer), mapMessage, hud, login.element);
 
-langToggle.addEventListener("click", () => {
-  setLang(lang() === "vi" ? "en" : "vi");
-  invalidate(Redraw.everything);
+langToggle.addEventListener("click", toggleLang);
+colourSelect.addEventListener("change", () => {
+  colourBy = colourSelect.value === "health" ? "health" : "parking";
+  if (colourBy === "health") void loadHealth();
+  invalidate(Redraw.districts | Redraw.lang);
 });
+scenesButton.addEventListener("click", () => setScenes(!scenesOn));
 document.addEventListener("keydown", (ev) => {
   if (ev.key === "Escape" && pinned !== null) select(null);
 });
+window.addEventListener("hashchange", () => {
+  const v = viewFromHash();
+  if (v !== null && v !== view) go(v);
+});
+
+function toggleLang(): void {
+  setLang(lang() === "vi" ? "en" : "vi");
+  login.render();
+  invalidate(Redraw.everything);
+}
+
+// ---- views ----
+
+function viewFromHash(): ViewName | null {
+  const v = window.location.hash.replace(/^#\/?/, "");
+  return v === "wall" || v === "operator" || v === "planner" ? v : null;
+}
+
+function allowedViews(): ViewName[] {
+  return auth.user === null ? [] : viewsFor(auth.user.role);
+}
+
+function go(next: ViewName): void {
+  const allowed = allowedViews();
+  view = allowed.includes(next) ? next : (allowed[0] ?? "wall");
+  if (window.location.hash !== `#/${view}`) history.replaceState(null, "", `#/${view}`);
+  if (view !== "wall") setScenes(false);
+  layout();
+  invalidate(Redraw.everything);
+}
+
+/** Put each view's panels in the overlay's columns. */
+function layout(): void {
+  document.body.dataset["view"] = view;
+  hud.dataset["view"] = view;
+  switch (view) {
+    case "wall":
+      leftColumn.replaceChildren(tiles);
+      rightColumn.replaceChildren(wallControls, changesPanel.element, districtList.element);
+      bottom.replaceChildren(legend.element, detail.element);
+      tickerRow.hidden = false;
+      break;
+    case "operator":
+      leftColumn.replaceChildren(assetList.element);
+      rightColumn.replaceChildren(queue.element);
+      bottom.replaceChildren(detail.element, assetHistory.element);
+      tickerRow.hidden = true;
+      break;
+    case "planner":
+      leftColumn.replaceChildren(tiles);
+      rightColumn.replaceChildren(historyPanel.element);
+      bottom.replaceChildren(replayControls.element);
+      tickerRow.hidden = false;
+      break;
+  }
+  requestAnimationFrame(updateMapPadding);
+}
 
 // ---- interaction ----
 
-function select(focus: Focus | null): void {
-  pinned = focus === null || sameFocus(focus, pinned) ? null : focus;
+function select(focus: Focus | null, keep = false): void {
+  pinned = focus === null || (!keep && sameFocus(focus, pinned)) ? null : focus;
   invalidate(Redraw.focus);
 }
 
@@ -119,6 +274,56 @@ function shownFocus(): Focus | null {
   return hovered ?? pinned;
 }
 
+// ---- wall scenes ----
+
+type Scene = { key: StringKey; feed: FeedLayer | null; worst: boolean };
+const SCENES: Scene[] = [
+  { key: "sceneCity", feed: null, worst: false },
+  { key: "sceneWorst", feed: null, worst: true },
+  { key: "sceneSignals", feed: "signals", worst: false },
+  { key: "sceneParking", feed: "parking", worst: false },
+  { key: "sceneBrt", feed: "brt", worst: false },
+  { key: "sceneQueues", feed: "queues", worst: false },
+];
+
+function setScenes(on: boolean): void {
+  if (on === scenesOn) return;
+  scenesOn = on;
+  if (sceneTimer !== null) clearInterval(sceneTimer);
+  sceneTimer = null;
+  sceneIndex = 0;
+  if (on) {
+    showScene();
+    sceneTimer = setInterval(() => {
+      sceneIndex = (sceneIndex + 1) % SCENES.length;
+      showScene();
+    }, SCENE_MS);
+  } else {
+    map?.showOnly(null);
+    map?.home(true);
+  }
+  invalidate(Redraw.lang);
+}
+
+function showScene(): void {
+  const scene = SCENES[sceneIndex]!;
+  map?.showOnly(scene.feed);
+  if (scene.worst) map?.fitDistricts(worstDistricts(3), true);
+  else map?.home(true);
+  invalidate(Redraw.lang);
+}
+
+/** Districts in the worst state of the current colouring. */
+function worstDistricts(n: number): string[] {
+  const rows = store.districtRows();
+  const score = (code: string, occ: number | null): number => (colourBy === "health" ? 1 - (health.get(code) ?? 1) : (occ ?? 0));
+  return rows
+    .map((r) => ({ code: r.code, s: score(r.code, r.parking?.occupancy ?? null) }))
+    .sort((a, b) => b.s - a.s)
+    .slice(0, n)
+    .map((r) => r.code);
+}
+
 // ---- rendering ----
 
 function invalidate(flags: number): void {
@@ -130,6 +335,7 @@ function flush(): void {
   frame = 0;
   const d = dirty;
   dirty = 0;
+  const src = shown();
 
   if (d & Redraw.lang) {
     document.documentElement.lang = lang();
@@ -143,57 +349,89 @@ function flush(): void {
     map?.setLabel(t("mapLabel"));
     clock.render();
     connection.render();
+    legend.mode = colourBy;
     legend.render();
+    setText(colourLabel, t("colourBy"));
+    colourSelect.replaceChildren(h("option", { value: "parking" }, t("kpiOccupancy")), h("option", { value: "health" }, t("kpiHealth")));
+    colourSelect.value = colourBy;
+    setText(scenesButton, t(scenesOn ? "scenesStop" : "scenesStart"));
+    scenesButton.setAttribute("aria-pressed", scenesOn ? "true" : "false");
+    setText(sceneName, scenesOn ? t(SCENES[sceneIndex]!.key) : "");
+    nav.set(allowedViews(), view, auth.user, auth.state === "open");
   }
 
-  if (d & (Redraw.districts | Redraw.sites | Redraw.lang | Redraw.tiles)) {
-    parkingTile.render(store.headline());
+  if (d & (Redraw.districts | Redraw.sites | Redraw.lang | Redraw.tiles | Redraw.view | Redraw.replay)) {
+    parkingTile.render(src.store.headline());
   }
-  if (d & (Redraw.signals | Redraw.lang | Redraw.tiles)) {
-    signalsTile.render(store.signalsHeadline(), connected);
+  const live = connected || src.store === replayStore;
+  if (d & (Redraw.signals | Redraw.lang | Redraw.tiles | Redraw.view | Redraw.replay)) {
+    signalsTile.render(src.store.signalsHeadline(), live);
   }
-  if (d & (Redraw.brt | Redraw.lang | Redraw.tiles)) {
-    brtTile.render(store.brtHeadline(), connected, clock.now());
+  const now = src.store === replayStore ? (replay?.view.position ?? clock.now()) : clock.now();
+  if (d & (Redraw.brt | Redraw.lang | Redraw.tiles | Redraw.view | Redraw.replay)) {
+    brtTile.render(src.store.brtHeadline(), live, now);
   }
-  if (d & (Redraw.queues | Redraw.lang | Redraw.tiles)) {
-    queuesTile.render(store.queuesHeadline(), connected, clock.now());
+  if (d & (Redraw.queues | Redraw.lang | Redraw.tiles | Redraw.view | Redraw.replay)) {
+    queuesTile.render(src.store.queuesHeadline(), live, now);
   }
 
-  if (d & (Redraw.districts | Redraw.lang)) {
-    const rows = store.districtRows();
+  if (d & (Redraw.districts | Redraw.lang | Redraw.view)) {
+    const rows = src.store.districtRows();
     districtList.render(rows);
     map?.setDistrictStates(
-      rows.map((r) => ({ code: r.code, band: occupancyBand(r.parking?.occupancy ?? null) })),
+      rows.map((r) => ({
+        code: r.code,
+        band: colourBy === "health" && src.store === store ? healthBand(health.get(r.code) ?? null) : occupancyBand(r.parking?.occupancy ?? null),
+      })),
       rows.map((r, i) => ({
         code: r.code,
         name: districtName(r.info, r.code),
-        pct: percent(r.parking?.occupancy ?? null),
+        pct: colourBy === "health" && src.store === store ? percent(health.get(r.code) ?? null) : percent(r.parking?.occupancy ?? null),
         priority: rows.length - i,
       })),
     );
   }
 
-  if (d & Redraw.sites) {
-    map?.setSites(store.siteInfos(), (id) => store.siteLiveOf(id));
+  if (d & (Redraw.sites | Redraw.view)) map?.setSites(src.store.siteInfos(), (id) => src.store.siteLiveOf(id));
+  if (d & (Redraw.signals | Redraw.view)) map?.setSignals(src.store.signalInfos(), (id) => src.store.signalUnitOf(id));
+  if (d & (Redraw.queues | Redraw.view)) map?.setDesks(src.store.deskInfos(), (id) => src.store.deskLiveOf(id));
+  if (d & (Redraw.brt | Redraw.view)) map?.setBuses(src.store.allBuses());
+
+  if (d & (Redraw.situations | Redraw.lang | Redraw.view | Redraw.tiles)) {
+    const active = src.situations.list();
+    map?.setSituations(active);
+    ticker.render(active, src.situations.counts(), src.situations.received, situationsApi !== false || src.situations.received);
+    if (view === "wall") changesPanel.render(changes ?? localChanges());
+    if (view === "operator") queue.render();
   }
-  if (d & Redraw.signals) {
-    map?.setSignals(store.signalInfos(), (id) => store.signalUnitOf(id));
+
+  if (view === "operator" && d & (Redraw.signals | Redraw.sites | Redraw.queues | Redraw.brt | Redraw.lang | Redraw.view)) {
+    assetList.render(store);
+    assetList.setSelected(pinned);
   }
-  if (d & Redraw.queues) {
-    map?.setDesks(store.deskInfos(), (id) => store.deskLiveOf(id));
-  }
-  if (d & Redraw.brt) {
-    map?.setBuses(store.allBuses());
+  if (view === "planner" && d & (Redraw.replay | Redraw.lang | Redraw.view)) {
+    replayControls.render(replay?.view ?? null);
+    if (d & (Redraw.lang | Redraw.view)) historyPanel.render();
   }
 
   const focus = shownFocus();
-  if (d & (Redraw.focus | Redraw.lang | feedsOf(focus))) {
-    detail.render(store, focus, pinned !== null && sameFocus(focus, pinned));
-    const where = locate(focus);
+  if (d & (Redraw.focus | Redraw.lang | Redraw.view | feedsOf(focus))) {
+    detail.render(src.store, focus, pinned !== null && sameFocus(focus, pinned));
+    const where = locate(src.store, focus);
     map?.setHighlight(where.district);
     map?.setFocusPoint(where.lngLat);
     districtList.setSelected(pinned?.kind === "district" ? pinned.code : null);
+    if (view === "operator") {
+      assetHistory.show(pinned);
+      assetList.setSelected(pinned);
+    }
   }
+}
+
+/** Without the server's summary: what the held situations say about the last 15 minutes. */
+function localChanges(): Changes | null {
+  if (!situations.received) return null;
+  return { ...situations.recent(clock.now(), 15 * 60_000), worse: [], better: [] };
 }
 
 /** The live feeds the detail of a focus is drawn from (the panel is rebuilt only when they change). */
@@ -215,26 +453,26 @@ function feedsOf(focus: Focus | null): number {
 }
 
 /** The district to outline and the point to ring for a focus. */
-function locate(focus: Focus | null): { district: string | null; lngLat: [number, number] | null } {
+function locate(src: Store, focus: Focus | null): { district: string | null; lngLat: [number, number] | null } {
   switch (focus?.kind) {
     case undefined:
       return { district: null, lngLat: null };
     case "district":
       return { district: focus.code, lngLat: null };
     case "site": {
-      const s = store.site(focus.id);
+      const s = src.site(focus.id);
       return { district: s?.info.district ?? null, lngLat: s?.info.lngLat ?? null };
     }
     case "signal": {
-      const s = store.signal(focus.id);
+      const s = src.signal(focus.id);
       return { district: s?.unit?.district || null, lngLat: s?.info?.lngLat ?? null };
     }
     case "bus": {
-      const b = store.bus(focus.id);
+      const b = src.bus(focus.id);
       return { district: b?.district || null, lngLat: b?.lngLat ?? null };
     }
     case "desk": {
-      const d = store.desk(focus.id);
+      const d = src.desk(focus.id);
       return { district: d?.live?.district || d?.info?.district || null, lngLat: d?.info?.lngLat ?? null };
     }
   }
@@ -245,11 +483,12 @@ function locate(focus: Focus | null): { district: string | null; lngLat: [number
 function onMessage(msg: ServerMessage): void {
   switch (msg.type) {
     case "hello":
-      if (msg.protocol !== null && msg.protocol !== 1) console.warn(`server speaks protocol ${msg.protocol}`);
       if (msg.serverTime !== null) clock.syncTo(msg.serverTime);
       return;
     case "heartbeat":
       if (msg.serverTime !== null) clock.syncTo(msg.serverTime);
+      return;
+    case "replay_state":
       return;
     case "error":
       console.warn("server error", msg.code, msg.reason);
@@ -259,31 +498,24 @@ function onMessage(msg: ServerMessage): void {
     case "snapshot":
     case "delta":
       if (msg.type === "snapshot") errorBanner.hidden = true;
-      switch (msg.stream) {
-        case "districts":
-          store.applyDistricts(msg.type, msg.seq, msg.districts);
-          return;
-        case "parking":
-          store.applySites(msg.type, msg.seq, msg.sites);
-          if (store.uncataloguedSites() > 0) siteCatalogue.refresh();
-          return;
-        case "signals":
-          store.applySignals(msg.type, msg.seq, msg.districts, msg.units);
-          if (store.uncataloguedSignals() > 0) signalCatalogue.refresh();
-          return;
-        case "queues":
-          store.applyQueues(msg.type, msg.seq, msg.districts, msg.points);
-          if (store.uncataloguedDesks() > 0) deskCatalogue.refresh();
-          return;
-        case "brt":
-          store.applyBuses(msg.type, msg.seq, msg.vehicles);
-          return;
+      applyStreamMessage(msg, store, situations);
+      if (msg.stream === "parking" && store.uncataloguedSites() > 0) siteCatalogue.refresh();
+      if (msg.stream === "signals" && store.uncataloguedSignals() > 0) signalCatalogue.refresh();
+      if (msg.stream === "queues" && store.uncataloguedDesks() > 0) deskCatalogue.refresh();
+      if (msg.stream === "situations") {
+        situationsApi = true;
+        for (const s of msg.situations) queue.changed(s.id);
       }
+      return;
   }
 }
 
-const live = new LiveConnection(liveUrl(), {
-  onOpen: () => store.beginConnection(),
+const live = new LiveConnection(() => wsUrl("/ws/live", auth.token()), {
+  onOpen: () => {
+    store.beginConnection();
+    situations.beginConnection();
+  },
+  onRefused: () => void auth.refreshNow(),
   onMessage,
   onState: (state, retryInMs) => {
     connection.set(state, retryInMs);
@@ -295,7 +527,7 @@ const live = new LiveConnection(liveUrl(), {
   },
 });
 
-// ---- catalogues ----
+// ---- catalogues and polled figures ----
 
 /**
  * A catalogue loaded at start-up (retrying until it succeeds) and refetched,
@@ -336,9 +568,71 @@ class Catalogue<T> {
   }
 }
 
-const siteCatalogue = new Catalogue("/api/parking/sites", fetchSites, (r) => store.setSiteCatalogue(r));
-const signalCatalogue = new Catalogue("/api/assets/signals", fetchSignals, (r) => store.setSignalCatalogue(r));
-const deskCatalogue = new Catalogue("/api/assets/service_points", fetchServicePoints, (r) => store.setDeskCatalogue(r));
+// Catalogues are static: the replay's store gets the same ones (its live figures come from the replay).
+const siteCatalogue = new Catalogue("/api/parking/sites", fetchSites, (r) => {
+  store.setSiteCatalogue(r);
+  replayStore.setSiteCatalogue(r);
+});
+const signalCatalogue = new Catalogue("/api/assets/signals", fetchSignals, (r) => {
+  store.setSignalCatalogue(r);
+  replayStore.setSignalCatalogue(r);
+});
+const deskCatalogue = new Catalogue("/api/assets/service_points", fetchServicePoints, (r) => {
+  store.setDeskCatalogue(r);
+  replayStore.setDeskCatalogue(r);
+});
+
+async function loadHealth(): Promise<void> {
+  try {
+    health = await fetchHealth(config.city.layer);
+    invalidate(Redraw.districts);
+  } catch (err) {
+    console.warn("health", err);
+  }
+}
+
+async function loadChanges(): Promise<void> {
+  try {
+    changes = await fetchChanges(15);
+  } catch (err) {
+    changes = null;
+    if (!(err instanceof HttpError && err.status === 404)) console.warn("changes", err);
+  }
+  invalidate(Redraw.situations);
+}
+
+/** The situation list by REST until (or unless) the live stream carries it. */
+async function pollSituations(): Promise<void> {
+  if (situationsApi === true && situations.received) return;
+  try {
+    situations.seed(await fetchSituations({ status: "open,acknowledged,in_progress,resolved" }));
+    situationsApi = true;
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 404) situationsApi = false;
+    else console.warn("situations", err);
+  }
+  invalidate(Redraw.situations);
+}
+
+// ---- replay ----
+
+function startReplay(start: number, end: number): void {
+  replay?.stop();
+  replayStore.beginConnection();
+  replaySituations.clear();
+  replay = new ReplaySession(replayStore, replaySituations, () => auth.token(), () => invalidate(Redraw.replay | Redraw.situations), start, end);
+  replay.begin();
+  historyPanel.setRange(start, end);
+  invalidate(Redraw.everything);
+}
+
+function stopReplay(): void {
+  replay?.stop();
+  replay = null;
+  invalidate(Redraw.everything);
+}
+
+// ---- map ----
 
 function updateMapPadding(): void {
   if (map === null) return;
@@ -348,8 +642,8 @@ function updateMapPadding(): void {
   const top = header.getBoundingClientRect().bottom + margin;
   const left = leftColumn.getBoundingClientRect().right + margin;
   const right = W - rightColumn.getBoundingClientRect().left + margin;
-  const bottomEdge = H - bottom.getBoundingClientRect().top + margin;
-  map.setPadding({ top, left, right, bottom: Math.min(bottomEdge, H / 3) });
+  const lowest = Math.min(bottom.getBoundingClientRect().top, tickerRow.hidden ? H : tickerRow.getBoundingClientRect().top);
+  map.setPadding({ top, left, right, bottom: Math.min(H - lowest + margin, H / 3) });
 }
 
 async function createMap(): Promise<void> {
@@ -373,12 +667,32 @@ async function createMap(): Promise<void> {
   invalidate(Redraw.everything);
 }
 
-async function boot(): Promise<void> {
-  setLang(lang());
-  invalidate(Redraw.everything);
+// ---- sign-in and start ----
+
+async function onAuth(state: string): Promise<void> {
+  const signedIn = state === "signed-in" || state === "open";
+  login.show(state === "signed-out");
+  hud.hidden = !signedIn;
+  if (!signedIn) {
+    if (state === "signed-out") {
+      live.stop();
+      stopReplay();
+      situations.clear();
+    }
+    return;
+  }
+  go(viewFromHash() ?? view);
+  if (!started) {
+    started = true;
+    await startApp();
+  } else {
+    live.start();
+  }
+}
+
+async function startApp(): Promise<void> {
   clock.start();
   live.start();
-
   const districts = retryForever(fetchDistricts, "GET /api/districts");
   // Car parks, signals and desks load on their own: one slow catalogue does not hold up the others.
   const catalogues = [siteCatalogue, signalCatalogue, deskCatalogue].map((c) => c.load());
@@ -389,13 +703,32 @@ async function boot(): Promise<void> {
 
   const districtRecords = await districts;
   store.setDistrictCatalogue(districtRecords);
+  replayStore.setDistrictCatalogue(districtRecords);
+  setDistrictNames(districtRecords.map((r) => r.info));
+  historyPanel.setDistricts(districtRecords.map((r) => r.info.code));
   map?.setDistrictCatalogue(store.districtInfos());
+  void pollSituations();
+  void loadChanges();
   await Promise.all(catalogues);
 }
 
 // Staleness of the headline figures is judged against the clock.
 setInterval(() => invalidate(Redraw.tiles), 30_000);
 // Buses that stopped reporting leave the map and the count.
-setInterval(() => store.pruneBuses(), 15_000);
+setInterval(() => {
+  store.pruneBuses();
+  replayStore.pruneBuses();
+}, 15_000);
+setInterval(() => {
+  if (started && auth.user !== null) void pollSituations();
+}, SITUATIONS_POLL_MS);
+setInterval(() => {
+  if (started && auth.user !== null && view === "wall") void loadChanges();
+}, CHANGES_EVERY_MS);
+setInterval(() => {
+  if (started && auth.user !== null && colourBy === "health") void loadHealth();
+}, HEALTH_EVERY_MS);
 
-void boot();
+setLang(lang());
+invalidate(Redraw.everything);
+void auth.init();

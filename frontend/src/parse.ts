@@ -2,6 +2,8 @@
 // Malformed items are dropped rather than allowed to break the wall.
 
 import type { MultiPolygon, Polygon } from "geojson";
+import { isObj, list, num, str, time, type Obj } from "./json";
+import { parseReplayState, parseSituation } from "./situationParse";
 import {
   SIGNAL_STATES,
   SITE_STATUSES,
@@ -23,33 +25,6 @@ import {
   type SiteStatus,
 } from "./types";
 
-type Obj = Record<string, unknown>;
-
-function isObj(x: unknown): x is Obj {
-  return typeof x === "object" && x !== null && !Array.isArray(x);
-}
-
-function num(x: unknown): number | null {
-  return typeof x === "number" && Number.isFinite(x) ? x : null;
-}
-
-function str(x: unknown): string | null {
-  if (typeof x === "string") return x;
-  if (typeof x === "number" && Number.isFinite(x)) return String(x);
-  return null;
-}
-
-function list(x: unknown): unknown[] {
-  return Array.isArray(x) ? x : [];
-}
-
-function time(x: unknown): number | null {
-  const s = str(x);
-  if (s === null) return null;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? null : t;
-}
-
 export const DEFAULT_CONFIG: AppConfig = {
   city: {
     name: "hanoi",
@@ -57,6 +32,7 @@ export const DEFAULT_CONFIG: AppConfig = {
     centre: [105.83, 21.03],
     zoom: 9.5,
     timezone: "Asia/Ho_Chi_Minh",
+    layer: "districts",
   },
   basemapStyleUrl: null,
 };
@@ -87,6 +63,7 @@ export function parseConfig(x: unknown): AppConfig {
       centre: lng !== null && lat !== null ? [lng, lat] : d.centre,
       zoom: num(c["zoom"]) ?? d.zoom,
       timezone: tz !== null && validTimeZone(tz) ? tz : d.timezone,
+      layer: str(c["layer"]) ?? d.layer,
     },
     basemapStyleUrl: basemap !== null && basemap.trim() !== "" ? basemap : null,
   };
@@ -383,6 +360,8 @@ export function parseServerMessage(raw: string): ServerMessage | null {
       return { type: "heartbeat", serverTime: time(x["server_time"]) };
     case "error":
       return { type: "error", code: str(x["code"]) ?? "", reason: str(x["reason"]) ?? "" };
+    case "replay_state":
+      return parseReplayState(x);
     case "snapshot":
     case "delta": {
       const type = x["type"];
@@ -419,6 +398,10 @@ export function parseServerMessage(raw: string): ServerMessage | null {
       }
       if (x["stream"] === "brt") {
         return { type, stream: "brt", seq, vehicles: parseAll(x["vehicles"], parseBus) };
+      }
+      if (x["stream"] === "situations") {
+        const items = type === "snapshot" ? parseAll(x["situations"], parseSituation) : parseAll([x["situation"]], parseSituation);
+        return { type, stream: "situations", seq, situations: items, change: str(x["change"]) };
       }
       return null;
     }

@@ -10,6 +10,8 @@ export interface CityConfig {
   centre: [number, number];
   zoom: number;
   timezone: string;
+  /** The boundary layer the districts come from (for /api/kpis/{layer}). */
+  layer: string;
 }
 
 export interface AppConfig {
@@ -180,4 +182,67 @@ export type ServerMessage =
       districts: { code: string; queues: DistrictQueues | null }[];
       points: QueuePoint[];
     }
-  | { type: StreamKind; stream: "brt"; seq: number | null; vehicles: BusLive[] };
+  | { type: StreamKind; stream: "brt"; seq: number | null; vehicles: BusLive[] }
+  | { type: StreamKind; stream: "situations"; seq: number | null; situations: Situation[]; change: string | null }
+  | ReplayState;
+
+// ---- situations ----
+
+export const SEVERITIES = ["info", "minor", "major", "critical"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+export const SITUATION_STATUSES = ["open", "acknowledged", "in_progress", "resolved", "closed"] as const;
+export type SituationStatus = (typeof SITUATION_STATUSES)[number];
+
+/** One situation's summary (lists, the live stream). Times are epoch ms. */
+export interface Situation {
+  id: number;
+  type: string;
+  severity: Severity;
+  status: SituationStatus;
+  title: string;
+  assetKind: string | null;
+  assetId: string | null;
+  district: string;
+  lngLat: [number, number] | null;
+  openedAt: number;
+  updatedAt: number;
+  escalated: boolean;
+  acknowledgedBy: string | null;
+  assignee: string | null;
+  conditionCleared: boolean;
+  alertCount: number;
+}
+
+export interface ChecklistItem {
+  id: number;
+  text: string;
+  done: boolean;
+  doneBy: string | null;
+}
+
+export interface SituationEvent {
+  at: number;
+  actor: string | null;
+  action: string;
+  text: string;
+}
+
+/** GET /api/situations/{id}: the summary plus what was done. */
+export interface SituationDetail {
+  summary: Situation;
+  history: SituationEvent[];
+  comments: SituationEvent[];
+  checklist: ChecklistItem[];
+  evidence: string[];
+}
+
+/** The replay's position, from the server (`replay_state`). Times are epoch ms. */
+export interface ReplayState {
+  type: "replay_state";
+  position: number | null;
+  start: number | null;
+  end: number | null;
+  speed: number;
+  paused: boolean;
+  finished: boolean;
+}

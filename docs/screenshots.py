@@ -1,0 +1,71 @@
+"""Take docs/wall.png, docs/operator.png and docs/planner.png from a running `ioc run`.
+
+    .venv/bin/python docs/screenshots.py [http://127.0.0.1:8000]
+
+The server runs with simulated feeds and its development users (password `hanoi-ioc`).
+The script signs in as the administrator in Debian's Chromium, lets the feeds fill the wall,
+puts a signal into flash so that the operator's queue holds a situation, and opens the
+planner on the last hour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Page, async_playwright
+
+DOCS = Path(__file__).resolve().parent
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+PASSWORD = "hanoi-ioc"
+
+
+async def _settle(page: Page, ms: int = 4_000) -> None:
+    await page.wait_for_timeout(ms)
+
+
+async def shoot(base: str) -> None:
+    """Sign in, then capture each view at 1920×1080."""
+    token = httpx.post(f"{base}/api/auth/login",
+                       json={"username": "admin", "password": PASSWORD}).json()["access_token"]
+    httpx.post(f"{base}/api/simulator/faults", headers={"Authorization": f"Bearer {token}"},
+               json={"feed": "signals", "kind": "flash", "target": "sig-kim-ma-giang-van-minh",
+                     "minutes": 30})
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+        await page.goto(base + "/")
+        await page.get_by_test_id("login-username").fill("admin")
+        await page.get_by_test_id("login-password").fill(PASSWORD)
+        await page.get_by_test_id("login-password").press("Enter")
+        await page.wait_for_selector('[data-testid="tile-signals"][data-state="live"]',
+                                     timeout=60_000)
+        await _settle(page, 8_000)
+        await page.screenshot(path=str(DOCS / "wall.png"))
+
+        await page.get_by_test_id("nav-operator").click()
+        row = page.locator('[data-testid="situation-row"] button').first
+        try:
+            await row.wait_for(timeout=60_000)
+            await row.click()
+            await page.wait_for_selector('[data-testid="situation-detail"]:not([hidden])')
+        except TimeoutError:
+            print("no situation opened; the operator view is shown without one")
+        await page.get_by_test_id("asset-problems").check()
+        await _settle(page)
+        await page.screenshot(path=str(DOCS / "operator.png"))
+
+        await page.get_by_test_id("nav-planner").click()
+        await page.get_by_test_id("replay-load").click()
+        await page.wait_for_selector('[data-testid="replay"][data-state="ready"]',
+                                     timeout=60_000)
+        await _settle(page)
+        await page.screenshot(path=str(DOCS / "planner.png"))
+        await browser.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(shoot(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"))
