@@ -74,6 +74,16 @@ def utc_text(stamp: datetime) -> str:
     return stamp.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def representable(stamp: datetime) -> bool:
+    """Whether an aware time has a UTC form: hours at the ends of years 1 and 9999 have none,
+    and the bus carries UTC, so a time without one is refused rather than crashed on."""
+    try:
+        stamp.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
 class FeedError(RuntimeError):
     """A feed source could not be reached or answered with something unusable."""
 

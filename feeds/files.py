@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from feeds.base import FeedError
@@ -23,11 +24,15 @@ from feeds.base import FeedError
 # The field that carries each feed's source time, used to replay a file in time order.
 TIME_FIELDS = {"parking": "observed_at", "signals": "time", "queues": "at"}
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+# An integer cell wider than 64 bits stays text: JSON cannot carry it, so the parser refuses it.
+_INT64_DIGITS = 18
 
 
 def _cell(text: str) -> Any:
     if _NUMBER.fullmatch(text):
-        return float(text) if any(c in text for c in ".eE") else int(text)
+        if any(c in text for c in ".eE"):
+            return float(text)
+        return int(text) if len(text.lstrip("-")) <= _INT64_DIGITS else text
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
@@ -50,7 +55,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
                 {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
                 for row in pq.read_table(path).to_pylist()
             ]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+    except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException) as err:
         raise FeedError(f"cannot read {path}: {err}") from err
     raise FeedError(f"{path}: unsupported format {suffix!r} (csv, jsonl, parquet or pb)")
 
@@ -78,15 +83,24 @@ def parking_document(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         if "vehicles" in row:  # already a site record
             sites[(id(row), None)] = row
             continue
-        key = (row.get("id"), row.get("observed_at"))
+        key = (_hashable(row.get("id")), _hashable(row.get("observed_at")))
         site = sites.setdefault(key, {
             "id": row.get("id"), "lon": row.get("lon"), "lat": row.get("lat"),
             "open": row.get("open", True), "observed_at": row.get("observed_at"),
             "vehicles": {},
         })
-        site["vehicles"][row.get("vehicle_type")] = {
+        vehicle = row.get("vehicle_type")
+        # JSON keys are text: a missing or odd type becomes text the parser refuses by name.
+        if not isinstance(vehicle, str):
+            vehicle = orjson.dumps(vehicle, default=str).decode()
+        site["vehicles"][vehicle] = {
             "capacity": row.get("capacity"), "occupied": row.get("occupied")}
     return {"sites": list(sites.values())}
+
+
+def _hashable(value: Any) -> Any:
+    # Lists and objects where an id or a time belongs: grouped by their text, refused later.
+    return orjson.dumps(value, default=str) if isinstance(value, list | dict) else value
 
 
 def to_payload(feed: str, records: list[dict[str, Any]]) -> bytes:

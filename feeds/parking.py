@@ -9,7 +9,7 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
-from feeds.base import Parsed, Rejected, utc_text
+from feeds.base import Parsed, Rejected, representable, utc_text
 from feeds.parking_status import StatusMemory
 
 VEHICLE_TYPES = ("car", "motorbike")
@@ -92,6 +92,8 @@ def _timestamp(value: Any) -> datetime:
         raise InvalidRecord(f"observed_at {value!r} is not ISO 8601") from err
     if stamp.tzinfo is None:
         raise InvalidRecord(f"observed_at {value!r} has no time zone")
+    if not representable(stamp):
+        raise InvalidRecord(f"observed_at {value!r} is out of range")
     return stamp
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
-from feeds.base import Parsed, Rejected, utc_text
+from feeds.base import Parsed, Rejected, representable, utc_text
 from feeds.parking import VEHICLE_TYPES
 
 PLATE_FIELDS = frozenset({"plate", "licence_plate", "license_plate", "plate_number", "bien_so"})
@@ -152,6 +152,8 @@ def _instant(record: dict[str, Any], key: str) -> datetime:
         stamp = None
     if stamp is None or stamp.tzinfo is None:
         raise InvalidSession(f"{key} must be ISO 8601 with a time zone, got {value!r}")
+    if not representable(stamp):
+        raise InvalidSession(f"{key} {value!r} is out of range")
     if stamp < EARLIEST:
         raise InvalidSession(f"{key} {value!r} is before 2000: the source clock is unset")
     return stamp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -16,6 +17,10 @@ from feeds.runner import FeedRunner
 logger = logging.getLogger(__name__)
 
 MAX_PAYLOAD = 16 * 1024 * 1024
+
+
+class NotOnTheBus(RuntimeError):
+    """A message could not be handed to the bus; it stays unacknowledged at the broker."""
 
 
 def http_poll(
@@ -38,25 +43,37 @@ def http_poll(
     return fetch
 
 
+def client_id(feed: str, topic: str) -> str:
+    """The broker's name for a feed's subscription: stable across restarts (the broker keeps
+    the session's unacknowledged messages under it) and distinct per topic, so that two
+    deployments sharing a broker do not take over each other's session."""
+    return f"ioc-{feed}-{hashlib.sha256(topic.encode()).hexdigest()[:12]}"
+
+
 async def mqtt_listen(runner: FeedRunner, url: str, topic: str, stop: asyncio.Event) -> None:
     """Subscribe to `topic` and ingest every message as one payload, reconnecting with backoff.
 
     The subscription is QoS 1 with a persistent session, so messages published while the
-    worker restarts are delivered when it comes back.
+    worker restarts are delivered when it comes back. A message is acknowledged to the broker
+    only once it is on the bus: when the bus cannot take it (Redis down), the connection is
+    dropped unacknowledged and the broker delivers it again after the reconnection.
     """
     parts = urlsplit(url)
     while not stop.is_set():
         try:
-            async with aiomqtt.Client(
+            client = aiomqtt.Client(
                 parts.hostname or "127.0.0.1", parts.port or 1883,
                 username=parts.username, password=parts.password,
-                identifier=f"ioc-{runner.feed.name}", clean_session=False,
-            ) as client:
+                identifier=client_id(runner.feed.name, topic), clean_session=False,
+            )
+            # aiomqtt 2.5 has no option for it: paho's client acknowledges on our call only.
+            client._client.manual_ack_set(True)
+            async with client:
                 await client.subscribe(topic, qos=1)
                 runner.succeeded()
                 await runner.report()
                 await _consume(runner, client, stop)
-        except aiomqtt.MqttError as err:
+        except (aiomqtt.MqttError, NotOnTheBus) as err:
             runner.failed(err)
             await runner.report()
             try:
@@ -75,13 +92,14 @@ async def _consume(runner: FeedRunner, client: aiomqtt.Client, stop: asyncio.Eve
             waiter.cancel()
             return
         stopper.cancel()
-        payload = waiter.result().payload
-        if not isinstance(payload, bytes | bytearray):
-            continue
-        try:
-            await runner.ingest(bytes(payload))
-        except Exception as err:  # noqa: BLE001 - one message must not end the subscription
-            runner.failed(err)
-        else:
+        message = waiter.result()
+        payload = message.payload
+        if isinstance(payload, bytes | bytearray):
+            try:
+                await runner.ingest(bytes(payload))
+            except Exception as err:
+                # Parsers refuse bad payloads without raising, so this is the bus failing.
+                raise NotOnTheBus(f"message not accepted, left for redelivery: {err}") from err
             runner.succeeded()
-        await runner.report()
+            await runner.report()
+        client._client.ack(message.mid, message.qos)

@@ -120,7 +120,7 @@ def load_layer(
     for _, row in frame.iterrows():
         code = _text(row, code_field)
         geometry = row.geometry
-        if geometry is None or geometry.is_empty:
+        if not isinstance(geometry, BaseGeometry) or geometry.is_empty:
             raise LayerError(f"{path}: unit {code!r} has no geometry")
         if not geometry.is_valid:
             reason = shapely.is_valid_reason(geometry)

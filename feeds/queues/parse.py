@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from feeds.base import Parsed, Rejected
+from feeds.base import Parsed, Rejected, representable
 from feeds.queues.model import EVENTS, EVENTS_AT_A_COUNTER, CounterSnapshot, TicketEvent
 from feeds.queues.points import ServicePoint
 
@@ -55,6 +55,8 @@ def _time(record: dict[str, Any]) -> datetime:
         raise InvalidRecord(f"at {value!r} is not ISO 8601") from err
     if stamp.tzinfo is None:
         raise InvalidRecord(f"at {value!r} has no time zone")
+    if not representable(stamp):
+        raise InvalidRecord(f"at {value!r} is out of range")
     if stamp < EARLIEST:
         raise InvalidRecord(f"at {value!r} is before 2000: the source clock is unset")
     return stamp

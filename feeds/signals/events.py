@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from feeds.base import Parsed, Rejected, utc_text
+from feeds.base import Parsed, Rejected, representable, utc_text
 from feeds.signals.codes import MAX_EVENT_CODE
 
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
@@ -110,7 +110,13 @@ class _Builder:
                 raise InvalidEvent(f"time {text!r} is not an ISO 8601 time") from err
             if stamp.tzinfo is None:
                 stamp = stamp.replace(tzinfo=self.zone)
-            stamp = self.times[text] = _tenths(stamp)
+            try:
+                stamp = _tenths(stamp)
+            except OverflowError:
+                stamp = None
+            if stamp is None or not representable(stamp):
+                raise InvalidEvent(f"time {text!r} is out of range")
+            self.times[text] = stamp
         return stamp
 
     def event(self, signal_id: str, stamp: datetime, code: int, parameter: int) -> SignalEvent:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from feeds.base import Parsed, Rejected
+from feeds.base import Parsed, Rejected, representable
 
 
 class Tap(NamedTuple):
@@ -50,6 +50,8 @@ def _tap(record: Any, key: bytes) -> Tap:
         at = None
     if at is None or at.tzinfo is None:
         raise InvalidTap(f"time must be ISO 8601 with a time zone, got {when!r}")
+    if not representable(at):
+        raise InvalidTap(f"time {when!r} is out of range")
     return Tap(card_hash(card.strip(), key), stop, at)
 
 
