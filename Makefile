@@ -32,9 +32,14 @@ test: install chromium
 	$(BIN)/pytest
 
 ## bench: ingest per feed against raw COPY, and point-in-area assignment
-bench: install
+bench: install chromium
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.assign
+	$(BIN)/python -m bench.live
+	$(BIN)/python -m bench.history
+	$(BIN)/python -m bench.timemachine
+	$(BIN)/python -m bench.situations
+	$(BIN)/python -m bench.frames
 
 ## lint: ruff, mypy (strict) and the TypeScript type-check
 lint: install

@@ -13,12 +13,30 @@ from redis.asyncio import Redis
 from feeds.registry import build_parser
 from feeds.runner import FeedRunner
 from geo import load_pack
-from ioc.api import admin, areas, auth, city, faults, health, ingest, live, measures, parking
+from ioc.api import (
+    admin,
+    areas,
+    auth,
+    city,
+    export,
+    faults,
+    health,
+    history,
+    ingest,
+    live,
+    measures,
+    opendata,
+    parking,
+    situations,
+    timemachine,
+)
+from ioc.api.openapi import describe_errors
+from ioc.api.security import protect
 from ioc.auth.oidc import OidcVerifier
 from ioc.auth.users import ensure_first_users
 from ioc.bus import RedisBus
-from ioc.hub import LiveHub
 from ioc.layers import LayerSet
+from ioc.live.hub import build_hub
 from ioc.settings import Settings
 from ioc.state import AppState
 from ioc.storage.migrate import upgrade
@@ -47,9 +65,9 @@ def create_app(settings: Settings) -> FastAPI:
         pool = await open_pool(database_url, settings.database.pool_min, settings.database.pool_max)
         redis = Redis.from_url(redis_url)
         bus = RedisBus(redis, settings.redis.prefix)
-        hub = LiveHub(bus)
-        await hub.start()
         layer_set = LayerSet(pack)
+        hub = build_hub(bus, pool, pack, layer_set, settings.live)
+        await hub.start()
         index = layer_set.get(pack.default_layer)[1]
         # Pushed batches go through the same parse, geo-tag and publish path as polled ones.
         runners = {
@@ -76,7 +94,10 @@ def create_app(settings: Settings) -> FastAPI:
         description="City feeds (signals, BRT, parking, public-service queues) on a live wall.",
         lifespan=lifespan,
     )
-    for module in (health, auth, admin, city, areas, parking, measures, ingest, faults, live):
+    protect(app, settings)
+    describe_errors(app)
+    for module in (health, auth, admin, city, areas, parking, measures, ingest, faults,
+                   situations, history, opendata, timemachine, export, live):
         app.include_router(module.router)
     if (settings.frontend_dist / "index.html").exists():
         app.mount("/", StaticFiles(directory=settings.frontend_dist, html=True), name="dashboard")

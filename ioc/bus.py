@@ -23,13 +23,21 @@ GROUP = "writers"
 ENTRY_MAX = 1000
 DEAD = "dead"
 
-# INCR and PUBLISH in one step, so that sequence numbers reach subscribers in order even
-# with several writers publishing at once.
+# INCR, append to the stream's capped log (entry id 0-<seq>, for resuming clients) and
+# PUBLISH in one step, so that sequence numbers reach subscribers in order even with several
+# writers publishing at once. A log left behind by a reset counter is dropped.
 _PUBLISH_LIVE = """
 local seq = redis.call('INCR', KEYS[1])
+local id = '0-' .. seq
+local added = redis.pcall('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], id, 'b', ARGV[2])
+if type(added) == 'table' and added.err then
+    redis.call('DEL', KEYS[3])
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], id, 'b', ARGV[2])
+end
 redis.call('PUBLISH', KEYS[2], ARGV[1] .. '|' .. seq .. '|' .. ARGV[2])
 return seq
 """
+LIVE_RETENTION = 10_000
 
 # Counts add up; the newest source time only moves forward, whichever writer commits last.
 _RECORD_COMMIT = """
@@ -71,9 +79,12 @@ def parse_live(raw: bytes) -> LiveMessage:
 class RedisBus:
     """All Redis keys of one deployment, under one prefix."""
 
-    def __init__(self, redis: Redis, prefix: str = "ioc") -> None:
+    def __init__(
+        self, redis: Redis, prefix: str = "ioc", live_retention: int = LIVE_RETENTION
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.live_retention = live_retention
         self.live_channel = f"{prefix}:live"
         self._publish_live = redis.register_script(_PUBLISH_LIVE)
         self._record_commit = redis.register_script(_RECORD_COMMIT)
@@ -150,24 +161,28 @@ class RedisBus:
         raw: Any = await self.redis.hgetall(self._health_key(feed))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
-    async def ensure_groups(self, feeds: Sequence[str]) -> list[str]:
-        """Create the writers' consumer group on every stream; return the stream keys."""
-        keys = [self.stream(f) for f in [*feeds, DEAD]]
+    async def ensure_groups(
+        self, feeds: Sequence[str], group: str = GROUP, dead: bool = True
+    ) -> list[str]:
+        """Create a consumer group (the writers' by default) on every feed's stream, and on
+        the dead-letter stream unless `dead` is false; return the stream keys."""
+        keys = [self.stream(f) for f in [*feeds, *([DEAD] if dead else [])]]
         for key in keys:
             try:
-                await self.redis.xgroup_create(key, GROUP, id="0", mkstream=True)
+                await self.redis.xgroup_create(key, group, id="0", mkstream=True)
             except ResponseError as err:
                 if "BUSYGROUP" not in str(err):
                     raise
         return keys
 
     async def read(
-        self, consumer: str, keys: Sequence[str], count: int, block_ms: int, pending: bool
+        self, consumer: str, keys: Sequence[str], count: int, block_ms: int, pending: bool,
+        group: str = GROUP,
     ) -> list[Entry]:
         """Read entries for `consumer`: its own unacknowledged ones first, or new ones."""
         start = "0" if pending else ">"
         reply: Any = await self.redis.xreadgroup(
-            GROUP, consumer, dict.fromkeys(keys, start), count=count,
+            group, consumer, dict.fromkeys(keys, start), count=count,
             block=None if pending else block_ms,
         )
         return [
@@ -177,14 +192,16 @@ class RedisBus:
             if fields  # an entry deleted while pending comes back empty
         ]
 
-    async def claim_abandoned(self, consumer: str, keys: Sequence[str], idle_ms: int) -> int:
-        """Take over entries that another writer read but never acknowledged (it died)."""
+    async def claim_abandoned(
+        self, consumer: str, keys: Sequence[str], idle_ms: int, group: str = GROUP
+    ) -> int:
+        """Take over entries that another consumer of the group read but never acknowledged."""
         claimed = 0
         for key in keys:
             cursor = "0-0"
             while True:
                 reply: Any = await self.redis.xautoclaim(
-                    key, GROUP, consumer, min_idle_time=idle_ms, start_id=cursor, count=500
+                    key, group, consumer, min_idle_time=idle_ms, start_id=cursor, count=500
                 )
                 claimed += len(reply[1])
                 cursor = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
@@ -192,10 +209,10 @@ class RedisBus:
                     break
         return claimed
 
-    async def ack(self, stream: str, ids: Sequence[str]) -> None:
-        """Acknowledge entries whose rows are committed."""
+    async def ack(self, stream: str, ids: Sequence[str], group: str = GROUP) -> None:
+        """Acknowledge entries the group has handled (the writers: whose rows are committed)."""
         if ids:
-            await self.redis.xack(stream, GROUP, *ids)
+            await self.redis.xack(stream, group, *ids)
 
     async def trim(self, stream: str) -> None:
         """Drop entries every consumer group has acknowledged; never an unprocessed one."""
@@ -213,22 +230,27 @@ class RedisBus:
         if floor is not None:
             await self.redis.xtrim(stream, minid=floor, approximate=False)
 
-    async def outstanding(self, feed: str) -> bool:
-        """Whether a feed's stream holds entries the writers have not yet acknowledged."""
+    async def outstanding(self, feed: str, group: str = GROUP) -> bool:
+        """Whether a feed's stream holds entries a group (the writers) has not acknowledged."""
         stream = self.stream(feed)
         if not await self.redis.exists(stream):
             return False
         info: Any = await self.redis.xinfo_stream(stream)
         groups: Any = await self.redis.xinfo_groups(stream)
         return any(g["pending"] or g["last-delivered-id"] != info["last-generated-id"]
-                   for g in groups)
+                   for g in groups if _text(g["name"]) == group)
 
     async def publish_live(self, stream: str, body: bytes) -> int:
         """Publish a live delta with the stream's next sequence number; return that number."""
         seq = await self._publish_live(
-            keys=[f"{self.prefix}:seq:{stream}", self.live_channel], args=[stream, body]
+            keys=[f"{self.prefix}:seq:{stream}", self.live_channel, self.live_log(stream)],
+            args=[stream, body, self.live_retention],
         )
         return int(seq)
+
+    def live_log(self, stream: str) -> str:
+        """Key of a live stream's capped log of recent deltas (entry id `0-<seq>`)."""
+        return f"{self.prefix}:livelog:{stream}"
 
     async def current_seq(self, stream: str) -> int:
         """The last sequence number published on a live stream."""
@@ -239,6 +261,10 @@ class RedisBus:
 def _id_key(entry_id: str) -> tuple[int, int]:
     ms, _, seq = entry_id.partition("-")
     return int(ms), int(seq or 0)
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _after(entry_id: str | bytes) -> str:

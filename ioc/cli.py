@@ -78,6 +78,9 @@ async def _serve(settings: Settings, api: bool, feeds: bool, writer: bool) -> No
         config = uvicorn.Config(
             create_app(settings), host=settings.host, port=settings.port,
             log_level="info", ws="websockets-sansio", lifespan="on",
+            # Live frames are encoded once for many clients; per-client compression would
+            # spend a zlib context (memory) and CPU per connection on every frame.
+            ws_per_message_deflate=False,
         )
         server = _Server(config)
         tasks.append(asyncio.create_task(server.serve(), name="api"))

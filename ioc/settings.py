@@ -63,6 +63,21 @@ class IngestSettings(BaseModel):
     consumer: str = "writer-1"
 
 
+class SituationSettings(BaseModel):
+    """The situations engine (run beside the writer): its rules, and how often it ticks."""
+
+    enabled: bool = True
+    # None: the city pack's rules.json and procedures.json.
+    rules_file: Path | None = None
+    procedures_file: Path | None = None
+    consumer: str = "rules-1"
+    batch_entries: int = Field(100, gt=0)
+    block_ms: int = Field(500, gt=0)
+    # Durations, feed lag and escalation every tick_s; stored measures every measure_every_s.
+    tick_s: float = Field(5.0, gt=0)
+    measure_every_s: float = Field(60.0, gt=0)
+
+
 class OidcSettings(BaseModel):
     """An external OpenID Connect provider whose access tokens are trusted instead of ours."""
 
@@ -84,6 +99,68 @@ class AuthSettings(BaseModel):
     bootstrap_admin: str = "admin"
     bootstrap_password: str | None = None
     oidc: OidcSettings | None = None
+
+
+class SecuritySettings(BaseModel):
+    """Browser-facing defences and request limits (see SECURITY.md)."""
+
+    # Origins allowed to call the API from a browser; none by default (same origin only).
+    cors_origins: list[str] = Field(default_factory=list)
+    # The largest request body of any route but ingest (which has push_max_bytes).
+    max_body_bytes: int = Field(1024 * 1024, gt=0)
+    # Strict-Transport-Security: None sends it in production only (behind TLS).
+    hsts: bool | None = None
+    # Requests per minute: logins per client address, pushes per API key and per address.
+    login_per_minute: int = Field(30, gt=0)
+    ingest_per_minute_per_key: int = Field(600, gt=0)
+    ingest_per_minute_per_ip: int = Field(1200, gt=0)
+
+
+# Raw rows per feed: two years of occupancy and queues; card taps, pseudonymous but personal
+# data all the same, only 90 days.
+DEFAULT_RETENTION_DAYS = {
+    "parking": 730, "parking_sessions": 730, "signals": 400, "queues": 730,
+    "online_services": 1825, "brt_vehicles": 730, "brt_trips": 400, "brt_taps": 90,
+}
+
+
+class HistorySettings(BaseModel):
+    """Roll-ups, retention of raw rows per feed, and the open-data endpoints."""
+
+    # Days raw rows are kept, per feed; a feed left out keeps its default. Roll-ups outlive
+    # them (the 1-minute ones for `rollup_1m_days`, coarser ones for good).
+    retention_days: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_RETENTION_DAYS))
+    rollup_1m_days: int = Field(90, gt=0)
+    # How often the maintainer brings table-held roll-ups up to date, and how late a row may
+    # arrive and still be counted.
+    maintain_interval_s: float = Field(30.0, gt=0)
+    lateness_s: float = Field(600.0, ge=0)
+    # Open data: requests per client address and minute, and how long answers are cached.
+    open_data_per_minute: int = Field(60, gt=0)
+    open_data_cache_s: float = Field(60.0, ge=0)
+    licence: str = "CC-BY-4.0"
+    licence_url: str = "https://creativecommons.org/licenses/by/4.0/"
+    attribution: str = "Hanoi Intelligent Operations Centre"
+
+    @model_validator(mode="after")
+    def _defaults_for_feeds_left_out(self) -> HistorySettings:
+        if any(days <= 0 for days in self.retention_days.values()):
+            raise ValueError("retention_days must be positive")
+        self.retention_days = {**DEFAULT_RETENTION_DAYS, **self.retention_days}
+        return self
+
+
+class LiveSettings(BaseModel):
+    """The live WebSocket's limits per API process (see docs/live-protocol.md)."""
+
+    # Frames a client may have queued before its deltas are coalesced per object instead.
+    queue_frames: int = Field(256, ge=1)
+    # A client behind (coalescing, or stuck in one send) this long is disconnected.
+    slow_client_s: float = Field(15.0, gt=0)
+    heartbeat_s: float = Field(15.0, gt=0)
+    aggregate_interval_s: float = Field(1.0, gt=0)
+    max_subscriptions: int = Field(16, ge=1)
+    max_message_bytes: int = Field(65_536, ge=256)
 
 
 class Settings(BaseSettings):
@@ -113,7 +190,11 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    situations: SituationSettings = Field(default_factory=SituationSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
 
     @model_validator(mode="after")
     def _production_needs_real_servers_and_secrets(self) -> Settings:

@@ -10,8 +10,8 @@ from feeds.runner import FeedRunner
 from geo import AreaIndex, BoundaryLayer, CityPack
 from ioc.auth.oidc import OidcVerifier
 from ioc.bus import RedisBus
-from ioc.hub import LiveHub
 from ioc.layers import LayerSet
+from ioc.live.hub import LiveHub
 from ioc.settings import Settings
 from ioc.storage.migrate import Mode
 

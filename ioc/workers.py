@@ -15,7 +15,10 @@ from feeds.sources import http_poll, mqtt_listen
 from geo import AreaIndex, CityPack, load_pack
 from ioc.bus import RedisBus
 from ioc.control import listen_for_faults
+from ioc.history.maintainer import Maintainer
+from ioc.history.rollups import queue_targets
 from ioc.settings import Settings, SourceSettings
+from ioc.situations.setup import situation_engine
 from ioc.storage.migrate import upgrade
 from ioc.storage.pool import open_pool
 from ioc.writer import Writer
@@ -58,12 +61,19 @@ async def run_workers(
     pool = None
     try:
         if writer:
-            await upgrade(settings.database.url, settings.database.timescaledb == "auto")
+            report = await upgrade(settings.database.url,
+                                   settings.database.timescaledb == "auto")
             pool = await open_pool(settings.database.url, 1, 4)
             ingest = settings.ingest
             tasks.append(asyncio.create_task(Writer(
                 pool, bus, settings.feeds, ingest.consumer, ingest.batch_entries, ingest.block_ms,
             ).run(stop), name="writer"))
+            # Roll-ups kept as tables (all of them without TimescaleDB), and retention.
+            maintainer = Maintainer(pool, settings.history, queue_targets(pack), report.mode)
+            tasks.append(asyncio.create_task(maintainer.run(stop), name="rollups"))
+            if settings.situations.enabled:
+                engine = situation_engine(settings, pool, bus, pack, index)
+                tasks.append(asyncio.create_task(engine.run(stop), name="situations"))
         if feeds:
             simulators: dict[str, object] = {}
             for name in settings.feeds:

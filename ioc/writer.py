@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import psycopg
+import redis.exceptions
 from psycopg_pool import AsyncConnectionPool
 
 from ioc.bus import DEAD, Entry, RedisBus
@@ -111,7 +112,8 @@ class Writer:
                 if not self._keys:
                     await self.start()
                 await self.step()
-            except (psycopg.OperationalError, OSError, ConnectionError) as err:
+            except (psycopg.OperationalError, OSError, ConnectionError,
+                    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as err:
                 if failures == 0:
                     logger.warning("writer %s paused: %s", self._consumer, err)
                 failures += 1

@@ -1,0 +1,1 @@
+"""The live side of an API process: the /ws/live protocol, subscriptions and fan-out."""
