@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +99,12 @@ class AuthSettings(BaseModel):
     bootstrap_admin: str = "admin"
     bootstrap_password: str | None = None
     oidc: OidcSettings | None = None
+
+    @field_validator("bootstrap_password")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        # An unset variable passed through (as docker compose does) arrives empty.
+        return value or None
 
 
 class SecuritySettings(BaseModel):

@@ -34,6 +34,20 @@ PUSH_KEY = PUSH_KEYS["parking"]
 KEPT_TABLES = ("schema_migrations",)
 
 
+def instant_flash_rules(folder: Path, sources: set[str] | None = None) -> Path:
+    """The pack's rules with a flash opening its situation at once (a test cannot wait the
+    minute a real flash must last); rules of other `sources` than those given are disabled."""
+    rules = orjson.loads((PROJECT / "packs" / "hanoi" / "rules.json").read_bytes())
+    for rule in rules["rules"]:
+        if rule["id"] == "signal-flash":
+            rule["min_duration_s"] = 0
+        if sources is not None:
+            rule["enabled"] = rule["condition"]["source"] in sources
+    path = folder / "rules.json"
+    path.write_bytes(orjson.dumps(rules))
+    return path
+
+
 def _reachable(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -140,12 +154,16 @@ def server(
 ) -> Iterator[Server]:
     """`ioc run` in a child process for one test module; what it wrote is removed after."""
     prefix = f"ioc-test-server-{uuid.uuid4().hex[:10]}"
+    folder = tmp_path_factory.mktemp("server")
     env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
-           "IOC_REDIS__PREFIX": prefix, "IOC_PUSH_KEYS": orjson.dumps({
+           "IOC_REDIS__PREFIX": prefix,
+           "IOC_SITUATIONS__RULES_FILE": str(instant_flash_rules(folder)),
+           "IOC_SITUATIONS__TICK_S": "1",
+           "IOC_PUSH_KEYS": orjson.dumps({
                f"test-{feed}": {"feed": feed, "sha256": hashlib.sha256(key.encode()).hexdigest()}
                for feed, key in PUSH_KEYS.items()}).decode()}
     try:
-        with running(env, tmp_path_factory.mktemp("server") / "ioc.log") as server:
+        with running(env, folder / "ioc.log") as server:
             yield server
     finally:
         empty_tables(database_url)

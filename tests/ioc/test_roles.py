@@ -24,7 +24,17 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/auth/refresh"): PUBLIC,
     ("POST", "/api/auth/logout"): PUBLIC,
     ("POST", "/api/ingest/{feed}"): KEY,
+    ("GET", "/api/open/v1/dictionary"): PUBLIC,
+    ("GET", "/api/open/v1/districts"): PUBLIC,
+    ("GET", "/api/open/v1/hourly/{feed}"): PUBLIC,
     ("GET", "/api/auth/me"): "viewer",
+    ("GET", "/api/live/stats"): "viewer",
+    ("GET", "/api/situations"): "viewer",
+    ("GET", "/api/situations/changes"): "viewer",
+    ("GET", "/api/situations/{situation_id}"): "viewer",
+    ("GET", "/api/history"): "viewer",
+    ("GET", "/api/history/compare"): "viewer",
+    ("GET", "/api/history/{feed}/{kpi}"): "viewer",
     ("GET", "/api/districts"): "viewer",
     ("GET", "/api/assets/{kind}"): "viewer",
     ("GET", "/api/layers"): "viewer",
@@ -37,6 +47,15 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/api/brt/headways"): "viewer",
     ("GET", "/api/feeds/{feed}/rejected"): "operator",
     ("POST", "/api/simulator/faults"): "operator",
+    ("POST", "/api/situations/{situation_id}/acknowledge"): "operator",
+    ("POST", "/api/situations/{situation_id}/start"): "operator",
+    ("POST", "/api/situations/{situation_id}/resolve"): "operator",
+    ("POST", "/api/situations/{situation_id}/close"): "operator",
+    ("POST", "/api/situations/{situation_id}/assign"): "operator",
+    ("POST", "/api/situations/{situation_id}/comment"): "operator",
+    ("POST", "/api/situations/{situation_id}/checklist/{item_id}"): "operator",
+    ("GET", "/api/history/state"): "planner",
+    ("GET", "/api/export/{feed}"): "planner",
     ("POST", "/api/layers/{name}/reload"): "admin",
     ("GET", "/api/admin/users"): "admin",
     ("POST", "/api/admin/users"): "admin",
@@ -96,4 +115,13 @@ async def test_the_live_socket_needs_a_token(server: Server) -> None:
         async with websockets.connect(bare):
             pass
     async with websockets.connect(server.ws("viewer")) as ws:
+        assert "hello" in str(await ws.recv())
+
+
+async def test_the_replay_socket_is_for_planners(server: Server) -> None:
+    for role in ("viewer", "operator"):
+        with pytest.raises(websockets.InvalidStatus):
+            async with websockets.connect(server.ws(role, "/ws/replay")):
+                pass
+    async with websockets.connect(server.ws("planner", "/ws/replay")) as ws:
         assert "hello" in str(await ws.recv())

@@ -34,8 +34,9 @@ def test_production_refuses_the_development_token_secret_and_password() -> None:
     with pytest.raises(ValidationError, match="IOC_AUTH__BOOTSTRAP_PASSWORD"):
         Settings(environment="production", auth={"secret": "s" * 40,
                  "bootstrap_password": DEV_PASSWORD}, **URLS, **card)
-    # Development runs on the documented defaults.
+    # Development runs on the documented defaults; an empty variable means "not set".
     assert Settings().auth.secret == DEV_AUTH_SECRET
+    assert Settings(auth={"bootstrap_password": ""}).auth.bootstrap_password is None
 
 
 def test_nested_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

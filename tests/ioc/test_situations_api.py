@@ -5,10 +5,8 @@ wall's summary counts it, and a WebSocket client sees each change."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,10 +16,9 @@ import pytest
 import websockets
 
 from tests.auth import access_token, bearer
-from tests.conftest import delete_keys, empty_tables
+from tests.conftest import delete_keys, empty_tables, instant_flash_rules
 from tests.ioc.server import Server, running, wait_until
 
-PACK = Path(__file__).resolve().parents[2] / "packs" / "hanoi"
 SIGNAL = "sig-kim-ma-giang-van-minh"
 
 
@@ -30,17 +27,12 @@ def city(database_url: str, servers: tuple[str, str],
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`ioc run` with simulated signals only, and a flash rule with no minimum duration."""
     folder = tmp_path_factory.mktemp("situations")
-    rules = json.loads((PACK / "rules.json").read_text(encoding="utf-8"))
-    for rule in rules["rules"]:
-        if rule["id"] == "signal-flash":
-            rule["min_duration_s"] = 0
-        rule["enabled"] = rule["condition"]["source"] == "signal_status"
-    (folder / "rules.json").write_text(json.dumps(rules), encoding="utf-8")
+    rules = instant_flash_rules(folder, sources={"signal_status"})
     prefix = f"ioc-test-sit-{uuid.uuid4().hex[:10]}"
     env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
            "IOC_REDIS__PREFIX": prefix,
            "IOC_FEEDS": '["signals"]',
-           "IOC_SITUATIONS__RULES_FILE": str(folder / "rules.json"),
+           "IOC_SITUATIONS__RULES_FILE": str(rules),
            "IOC_SITUATIONS__TICK_S": "1"}
     try:
         with running(env, folder / "ioc.log") as server:
