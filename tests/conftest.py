@@ -8,6 +8,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -153,18 +154,26 @@ def server(
     database_url: str, servers: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """`ioc run` in a child process for one test module; what it wrote is removed after."""
+    keys = {f"test-{feed}": {"feed": feed, "sha256": hashlib.sha256(key.encode()).hexdigest()}
+            for feed, key in PUSH_KEYS.items()}
+    with serving(database_url, servers[1], tmp_path_factory.mktemp("server"),
+                 {"IOC_PUSH_KEYS": orjson.dumps(keys).decode()}) as server:
+        yield server
+
+
+@contextmanager
+def serving(database_url: str, redis_url: str, folder: Path, env: dict[str, str],
+            rule_sources: set[str] | None = None) -> Iterator[Server]:
+    """`ioc run` on the test database under a Redis prefix of its own, its flash situations
+    opening at once; what it wrote is removed after."""
     prefix = f"ioc-test-server-{uuid.uuid4().hex[:10]}"
-    folder = tmp_path_factory.mktemp("server")
-    env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
-           "IOC_REDIS__PREFIX": prefix,
-           "IOC_SITUATIONS__RULES_FILE": str(instant_flash_rules(folder)),
-           "IOC_SITUATIONS__TICK_S": "1",
-           "IOC_PUSH_KEYS": orjson.dumps({
-               f"test-{feed}": {"feed": feed, "sha256": hashlib.sha256(key.encode()).hexdigest()}
-               for feed, key in PUSH_KEYS.items()}).decode()}
+    full = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": redis_url,
+            "IOC_REDIS__PREFIX": prefix,
+            "IOC_SITUATIONS__RULES_FILE": str(instant_flash_rules(folder, rule_sources)),
+            "IOC_SITUATIONS__TICK_S": "1", **env}
     try:
-        with running(env, folder / "ioc.log") as server:
+        with running(full, folder / "ioc.log") as server:
             yield server
     finally:
         empty_tables(database_url)
-        delete_keys(servers[1], prefix)
+        delete_keys(redis_url, prefix)

@@ -22,7 +22,8 @@ from ioc.storage.parking import write_parking
 from ioc.storage.pool import open_pool
 from tests.auth import bearer
 from tests.ioc.conftest import PACK
-from tests.ioc.test_state_at import SITES, at, bus, district, parking, running_app, text
+from tests.ioc.inprocess import app_settings, served
+from tests.ioc.test_state_at import SITES, at, bus, district, parking, text
 
 # Two car parks in different districts, so that a district filter has something to leave out.
 SITE_X = sorted(SITES)[0]
@@ -48,7 +49,7 @@ async def pool(db: str) -> AsyncIterator[AsyncConnectionPool]:
 @pytest.fixture
 async def client(pool: AsyncConnectionPool, db: str, redis_url: str,
                  redis_prefix: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_app(db, redis_url, redis_prefix) as base, \
+    async with served(app_settings(db, redis_url, redis_prefix)) as base, \
             httpx.AsyncClient(base_url=base, timeout=60) as http:
         yield http
 

@@ -20,6 +20,7 @@ from ioc.storage.brt import write_positions
 from ioc.storage.parking import write_parking
 from ioc.storage.pool import open_pool
 from tests.auth import access_token
+from tests.ioc.inprocess import app_settings, served
 from tests.ioc.test_state_at import (
     SITE_A,
     SITE_B,
@@ -28,7 +29,6 @@ from tests.ioc.test_state_at import (
     bus,
     district,
     parking,
-    running_app,
 )
 
 MINUTES = 60  # one hour of fixture data, a reading a minute
@@ -170,7 +170,7 @@ def _ws(base: str, role: str) -> str:
 
 async def test_the_socket_replays_each_reading_as_the_live_parking_delta(
         pool: AsyncConnectionPool, db: str, redis_url: str, redis_prefix: str) -> None:
-    async with running_app(db, redis_url, redis_prefix) as base, \
+    async with served(app_settings(db, redis_url, redis_prefix)) as base, \
             websockets.connect(_ws(base, "planner")) as ws:
         hello = orjson.loads(await ws.recv())
         assert hello["type"] == "hello" and hello["mode"] == "replay"
@@ -200,7 +200,7 @@ async def test_the_socket_replays_each_reading_as_the_live_parking_delta(
 
 async def test_a_seek_over_the_socket_sends_the_state_at_the_seek_time(
         pool: AsyncConnectionPool, db: str, redis_url: str, redis_prefix: str) -> None:
-    async with running_app(db, redis_url, redis_prefix) as base, \
+    async with served(app_settings(db, redis_url, redis_prefix)) as base, \
             websockets.connect(_ws(base, "planner")) as ws:
         await ws.recv()
         await ws.send(orjson.dumps({"type": "replay", "start": at(0).isoformat(),
@@ -222,7 +222,7 @@ async def test_a_seek_over_the_socket_sends_the_state_at_the_seek_time(
 
 async def test_bad_control_messages_get_errors_and_the_socket_lives_on(
         pool: AsyncConnectionPool, db: str, redis_url: str, redis_prefix: str) -> None:
-    async with running_app(db, redis_url, redis_prefix) as base, \
+    async with served(app_settings(db, redis_url, redis_prefix)) as base, \
             websockets.connect(_ws(base, "planner")) as ws:
         await ws.recv()
         bad = ["not json", "[1]", '{"type": "rewind"}', '{"type": "pause"}',
@@ -249,7 +249,7 @@ async def test_bad_control_messages_get_errors_and_the_socket_lives_on(
 
 async def test_only_planners_may_replay(
         pool: AsyncConnectionPool, db: str, redis_url: str, redis_prefix: str) -> None:
-    async with running_app(db, redis_url, redis_prefix) as base:
+    async with served(app_settings(db, redis_url, redis_prefix)) as base:
         with pytest.raises(websockets.exceptions.WebSocketException) as refused:
             async with websockets.connect(_ws(base, "viewer")) as ws:
                 await ws.recv()

@@ -5,7 +5,6 @@ wall's summary counts it, and a WebSocket client sees each change."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +15,8 @@ import pytest
 import websockets
 
 from tests.auth import access_token, bearer
-from tests.conftest import delete_keys, empty_tables, instant_flash_rules
-from tests.ioc.server import Server, running, wait_until
+from tests.conftest import serving
+from tests.ioc.server import Server, wait_until
 
 SIGNAL = "sig-kim-ma-giang-van-minh"
 
@@ -26,20 +25,9 @@ SIGNAL = "sig-kim-ma-giang-van-minh"
 def city(database_url: str, servers: tuple[str, str],
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`ioc run` with simulated signals only, and a flash rule with no minimum duration."""
-    folder = tmp_path_factory.mktemp("situations")
-    rules = instant_flash_rules(folder, sources={"signal_status"})
-    prefix = f"ioc-test-sit-{uuid.uuid4().hex[:10]}"
-    env = {"IOC_DATABASE__URL": database_url, "IOC_REDIS__URL": servers[1],
-           "IOC_REDIS__PREFIX": prefix,
-           "IOC_FEEDS": '["signals"]',
-           "IOC_SITUATIONS__RULES_FILE": str(rules),
-           "IOC_SITUATIONS__TICK_S": "1"}
-    try:
-        with running(env, folder / "ioc.log") as server:
-            yield server
-    finally:
-        empty_tables(database_url)
-        delete_keys(servers[1], prefix)
+    with serving(database_url, servers[1], tmp_path_factory.mktemp("situations"),
+                 {"IOC_FEEDS": '["signals"]'}, rule_sources={"signal_status"}) as server:
+        yield server
 
 
 def _flash_situation(city: Server, signal: str = SIGNAL) -> dict[str, Any]:

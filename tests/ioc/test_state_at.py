@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
 from geo import AreaIndex
-from ioc.app import create_app
 from ioc.history.state_at import Coordinates, state_at
-from ioc.settings import Settings
 from ioc.storage.brt import write_positions
 from ioc.storage.parking import parking_sites, write_parking
 from ioc.storage.pool import open_pool
 from ioc.storage.queues import write_queues
 from ioc.storage.signals import write_signals
-from tests.auth import TEST_AUTH_SECRET, bearer
+from tests.auth import bearer
 from tests.ioc.conftest import PACK
+from tests.ioc.inprocess import app_settings, served
 
 INDEX = AreaIndex(PACK.layer(PACK.default_layer))
 COORDS = Coordinates.of(PACK)
@@ -84,29 +79,6 @@ def ticket(ticket_id: str, event: str, minutes: float) -> tuple[str, tuple[Any, 
 def bus(vehicle: str, minutes: float, lon: float, lat: float) -> tuple[Any, ...]:
     return (text(at(minutes)), vehicle, "trip-1", "01", 0, "s1", 3, "IN_TRANSIT_TO", None,
             lon, lat, district(lon, lat))
-
-
-@asynccontextmanager
-async def running_app(db: str, redis_url: str, redis_prefix: str) -> AsyncIterator[str]:
-    """The real app served by uvicorn in this process; yields its http:// base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    settings = Settings(database={"url": db}, redis={"url": redis_url, "prefix": redis_prefix},
-                        auth={"secret": TEST_AUTH_SECRET}, feeds=["parking"])
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", ws="websockets-sansio", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture
@@ -236,7 +208,7 @@ async def test_situations_open_at_t_are_those_opened_and_not_yet_resolved(
 @pytest.fixture
 async def client(pool: AsyncConnectionPool, db: str, redis_url: str,
                  redis_prefix: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_app(db, redis_url, redis_prefix) as base, \
+    async with served(app_settings(db, redis_url, redis_prefix)) as base, \
             httpx.AsyncClient(base_url=base, timeout=30) as http:
         yield http
 
