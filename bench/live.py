@@ -2,24 +2,31 @@
 
 A publisher drives `RedisBus.publish_live` at a whole-city rate (car parks spread over the
 city, several thousand observations a second, in deltas as the writer batches them). Clients
-run in worker processes (asyncio, the websockets library, hundreds per process) with mixed
-subscriptions: a district, a street-level box, the city at low zoom (aggregates), the whole
-city's points. Each observation carries its publish time; a client's latency is the time
-from publish to receipt of a delta frame. Three runs per client count:
+run in worker processes (bare asyncio WebSocket clients, hundreds per process, cheap enough
+that their own CPU weighs little) with mixed subscriptions: a district, a street-level box,
+the city at low zoom (aggregates), the whole city's points. Each observation carries its
+publish time; a client's latency is the time from publish to receipt of a delta frame. Three
+runs per client count:
 
 - `ioc`: every client reads as fast as it can;
-- `ioc+slow`: 5 % of the clients read one frame every 0.2 s (they fall behind);
+- `ioc+slow`: 5 % of the clients are slow, with a small receive buffer: half read 2 kB
+  every 0.2 s (they fall behind and are coalesced), half stop reading once connected (they
+  are disconnected). This run lasts `--slow-seconds`, long enough for both to happen under
+  the server's default limits; the server's own counts are read from /api/live/stats;
 - `baseline`: a minimal broadcast server written with the websockets library (every delta
   to every client, no filter), same publisher, same clients, no slow ones.
 
-Memory per client is the server's RSS growth once every client is connected and subscribed,
-divided by the clients. Results go to bench/results/live.json.
+Latency figures are those of the fast clients. Memory per client is the server's RSS growth
+once every client is connected and subscribed, divided by the clients. The machine's load
+average is recorded with each run (the machine may be shared). Results go to
+bench/results/live.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import multiprocessing as mp
 import os
@@ -28,9 +35,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
@@ -52,7 +61,9 @@ SECRET = "bench-only-token-signing-secret-0123456789"
 CORE = (105.78, 20.97, 105.90, 21.07)  # the urban districts, where the car parks are
 SITES = 2_500
 SLOW_SHARE = 0.05
-SLOW_READ_S = 0.2
+SLOW_READ_S = 0.2  # a slow client reads one chunk this often
+SLOW_CHUNK = 2048  # bytes it reads at a time (10 kB/s)
+SLOW_RCVBUF = 4096  # its socket's receive buffer (the kernel doubles it)
 
 
 def _free_port() -> int:
@@ -88,6 +99,128 @@ def _subscription(rng: random.Random, districts: list[str]) -> dict[str, Any]:
 
 # ---- client workers (separate processes) ----
 
+class _Counts:
+    """What one worker's clients saw."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.frames = 0
+        self.slow_frames = 0
+        self.coalesced = 0
+        self.closed_too_slow = 0
+        self.recording = False
+
+
+class _Client(asyncio.BufferedProtocol):
+    """A bare WebSocket client: the handshake, then unmasked server frames parsed in place.
+
+    Far cheaper than a full client library, so that a few worker processes can read what
+    thousands of connections receive without the clients' own CPU deciding the figures.
+    `kind` is `fast` (reads everything), `slow` (reads at most `SLOW_CHUNK` bytes every
+    `SLOW_READ_S`) or `stalled` (stops reading once connected).
+    """
+
+    def __init__(self, request: bytes, kind: str, counts: _Counts, opened: asyncio.Future[None],
+                 closed: asyncio.Future[None]) -> None:
+        self.request = request
+        self.kind = kind
+        self.counts = counts
+        self.opened = opened
+        self.closed = closed
+        self.chunk = bytearray(SLOW_CHUNK if kind == "slow" else 1 << 16)
+        self.pending = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.request)
+
+    def get_buffer(self, sizehint: int) -> bytearray:
+        return self.chunk
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.pending += self.chunk[:nbytes]
+        if not self.opened.done():
+            end = self.pending.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not self.pending.startswith(b"HTTP/1.1 101"):
+                self.opened.set_exception(RuntimeError(bytes(self.pending[:200]).decode()))
+                return
+            del self.pending[:end + 4]
+            self.opened.set_result(None)
+        self._frames()
+        assert self.transport is not None
+        if self.kind == "slow":
+            self.transport.pause_reading()
+            asyncio.get_running_loop().call_later(SLOW_READ_S, self._resume)
+        elif self.kind == "stalled":
+            self.transport.pause_reading()
+
+    def _resume(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def _frames(self) -> None:
+        buf = self.pending
+        at = 0
+        while len(buf) - at >= 2:
+            opcode, size = buf[at] & 0x0F, buf[at + 1] & 0x7F
+            head = 2
+            if size == 126:
+                if len(buf) - at < 4:
+                    break
+                size, head = int.from_bytes(buf[at + 2:at + 4], "big"), 4
+            elif size == 127:
+                if len(buf) - at < 10:
+                    break
+                size, head = int.from_bytes(buf[at + 2:at + 10], "big"), 10
+            if len(buf) - at < head + size:
+                break
+            self._frame(opcode, bytes(buf[at + head:at + head + size]))
+            at += head + size
+        del buf[:at]
+
+    def _frame(self, opcode: int, payload: bytes) -> None:
+        counts = self.counts
+        if opcode == 0x9:  # ping: answer, or the server closes the connection
+            self.send(0xA, payload)
+            return
+        if opcode == 0x8:
+            if int.from_bytes(payload[:2], "big") == 4008:
+                counts.closed_too_slow += 1
+            return
+        if self.kind != "fast":
+            counts.slow_frames += 1
+            if b'"coalesced":true' in payload[:200]:
+                counts.coalesced += 1
+            return
+        counts.frames += 1
+        if not counts.recording:
+            return
+        # The publish time of the frame's first observation, deltas only.
+        at = payload.find(b'"t":')
+        if at < 0 or payload.startswith(b'{"type":"snapshot"'):
+            return
+        if b'"coalesced":true' in payload[:200]:
+            counts.coalesced += 1
+        counts.latencies.append(time.time() - float(payload[at + 4:payload.index(b"}", at)]))
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        """Write one masked frame (clients must mask)."""
+        assert self.transport is not None and len(payload) < 126
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("closed during the handshake"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
 def _worker(url: str, count: int, slow: int, seed: int, districts: list[str],
             baseline: bool, ready: Any, go: Any, stop: Any, out: Any) -> None:
     asyncio.run(_clients(url, count, slow, seed, districts, baseline, ready, go, stop, out))
@@ -96,57 +229,60 @@ def _worker(url: str, count: int, slow: int, seed: int, districts: list[str],
 async def _clients(url: str, count: int, slow: int, seed: int, districts: list[str],
                    baseline: bool, ready: Any, go: Any, stop: Any, out: Any) -> None:
     rng = random.Random(seed)
-    latencies: list[float] = []
-    counts = {"frames": 0, "slow_frames": 0, "closed_too_slow": 0, "coalesced": 0}
-    recording = False
+    counts = _Counts()
     gate = asyncio.Semaphore(50)
+    loop = asyncio.get_running_loop()
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    closes: list[asyncio.Future[None]] = []
+    protocols: list[_Client] = []
 
-    async def one(index: int, connected: asyncio.Event) -> None:
-        nonlocal recording
-        is_slow = index < slow
+    async def one(index: int) -> None:
+        # Half the slow clients read slowly (they are coalesced), half stop reading (they
+        # are disconnected); both with a small receive buffer, as on a poor network.
+        kind = "fast" if index >= slow else ("slow" if index % 2 == 0 else "stalled")
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n").encode()
         async with gate:
-            ws = await websockets.connect(url, max_size=2**24, compression=None,
-                                          open_timeout=120, ping_interval=None,
-                                          max_queue=1 if is_slow else 64)
+            sock = socket.socket()
+            if kind != "fast":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SLOW_RCVBUF)
+            sock.setblocking(False)
+            await loop.sock_connect(sock, (host, port))
+            opened, closed = loop.create_future(), loop.create_future()
+            _, client = await loop.create_connection(
+                lambda: _Client(request, kind, counts, opened, closed), sock=sock)
+            await asyncio.wait_for(opened, 120)
             if not baseline:
-                await ws.send(orjson.dumps({"type": "subscribe", "id": "s",
-                                            **_subscription(rng, districts)}).decode())
-        connected.set()
-        try:
-            async for raw in ws:
-                if is_slow:
-                    counts["slow_frames"] += 1
-                    await asyncio.sleep(SLOW_READ_S)
-                    continue
-                counts["frames"] += 1
-                if not recording:
-                    continue
-                # Cheap reading, so that the clients' own CPU skews the figures little:
-                # the publish time of the frame's first observation, deltas only.
-                at = raw.find('"t":')
-                if at < 0 or raw.startswith('{"type":"snapshot"'):
-                    continue
-                if '"coalesced":true' in raw[:200]:
-                    counts["coalesced"] += 1
-                latencies.append(time.time() - float(raw[at + 4:raw.index("}", at)]))
-        except websockets.ConnectionClosed as closed:
-            if closed.rcvd is not None and closed.rcvd.code == 4008:
-                counts["closed_too_slow"] += 1
+                subscribe = orjson.dumps({"type": "subscribe", "id": "s",
+                                          **_subscription(rng, districts)})
+                assert client.transport is not None
+                mask = os.urandom(4)
+                size = len(subscribe)
+                length = bytes([0x80 | size]) if size < 126 else (
+                    bytes([0x80 | 126]) + size.to_bytes(2, "big"))
+                client.transport.write(b"\x81" + length + mask + bytes(
+                    b ^ mask[i % 4] for i, b in enumerate(subscribe)))
+        closes.append(closed)
+        protocols.append(client)
 
-    events = [asyncio.Event() for _ in range(count)]
-    tasks = [asyncio.create_task(one(i, e)) for i, e in enumerate(events)]
-    await asyncio.gather(*(e.wait() for e in events))
+    await asyncio.gather(*(one(i) for i in range(count)))
     ready.release()
     while not go.is_set():
         await asyncio.sleep(0.05)
-    recording = True
+    counts.recording = True
     while not stop.is_set():
         await asyncio.sleep(0.05)
-    recording = False
-    out.put((latencies, counts))
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    counts.recording = False
+    out.put((counts.latencies, {"frames": counts.frames, "slow_frames": counts.slow_frames,
+                                "closed_too_slow": counts.closed_too_slow,
+                                "coalesced": counts.coalesced}))
+    for client in protocols:
+        if client.transport is not None:
+            client.transport.abort()
 
 
 # ---- the baseline: a minimal broadcast with the websockets library ----
@@ -182,7 +318,7 @@ def _baseline_server(port: int, redis_url: str, prefix: str) -> None:
 
 @contextlib.contextmanager
 def _server(baseline: bool, db: str, redis_url: str, prefix: str) -> Iterator[
-    tuple[str, psutil.Process]
+    tuple[str, psutil.Process, tuple[str, str] | None]
 ]:
     port = _free_port()
     if baseline:
@@ -192,6 +328,7 @@ def _server(baseline: bool, db: str, redis_url: str, prefix: str) -> Iterator[
         pid = process.pid
         assert pid is not None
         url = f"ws://127.0.0.1:{port}/"
+        stats = None
     else:
         env = {**os.environ, "IOC_DATABASE__URL": db, "IOC_REDIS__URL": redis_url,
                "IOC_REDIS__PREFIX": prefix, "IOC_AUTH__SECRET": SECRET,
@@ -202,6 +339,7 @@ def _server(baseline: bool, db: str, redis_url: str, prefix: str) -> Iterator[
         pid = popen.pid
         token = issue(SECRET, Principal("bench", Role.VIEWER), "access", 3600)
         url = f"ws://127.0.0.1:{port}/ws/live?token={token}&subscribe=none"
+        stats = (f"http://127.0.0.1:{port}/api/live/stats", token)
     deadline = time.monotonic() + 60
     while True:
         with socket.socket() as sock:
@@ -212,7 +350,7 @@ def _server(baseline: bool, db: str, redis_url: str, prefix: str) -> Iterator[
         time.sleep(0.2)
     time.sleep(1.0)
     try:
-        yield url, psutil.Process(pid)
+        yield url, psutil.Process(pid), stats
     finally:
         if baseline:
             process.terminate()
@@ -250,7 +388,10 @@ async def _run(clients: int, mode: str, args: argparse.Namespace, db: str, redis
     baseline = mode == "baseline"
     slow_total = round(clients * SLOW_SHARE) if mode == "ioc+slow" else 0
     ctx = mp.get_context("spawn")
-    with _server(baseline, db, redis_url, prefix) as (url, server):
+    # Slow clients are measured long enough to be coalesced, and those that stop reading
+    # to be disconnected (the server's default IOC_LIVE__SLOW_CLIENT_S is 15 s).
+    seconds = args.slow_seconds if slow_total else args.seconds
+    with _server(baseline, db, redis_url, prefix) as (url, server, stats_url):
         rss_before = server.memory_info().rss
         ready, go, stop, out = ctx.Semaphore(0), ctx.Event(), ctx.Event(), ctx.Queue()
         per = [clients // args.workers + (i < clients % args.workers)
@@ -274,8 +415,9 @@ async def _run(clients: int, mode: str, args: argparse.Namespace, db: str, redis
         # Warm up, then measure.
         await _publish(bus, sites, args.rate, args.per_delta, 2.0)
         go.set()
-        sent = await _publish(bus, sites, args.rate, args.per_delta, args.seconds)
+        sent = await _publish(bus, sites, args.rate, args.per_delta, seconds)
         await asyncio.sleep(1.0)
+        hub = await asyncio.to_thread(_hub_stats, *stats_url) if stats_url else {}
         stop.set()
         cpu_after = server.cpu_times()
         rss_peak = server.memory_info().rss
@@ -286,21 +428,36 @@ async def _run(clients: int, mode: str, args: argparse.Namespace, db: str, redis
     latencies = np.array([x for lat, _ in results for x in lat]) * 1000
     counts = {k: sum(c[k] for _, c in results) for k in results[0][1]}
     cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+    load = os.getloadavg()
     return {
         "clients": clients, "mode": mode, "slow_clients": slow_total,
-        "observations_per_s": round(sent / args.seconds),
-        "deltas_per_s": round(sent / args.per_delta / args.seconds, 1),
+        "seconds": seconds,
+        "observations_per_s": round(sent / seconds),
+        "deltas_per_s": round(sent / args.per_delta / seconds, 1),
         "connect_s": round(connect_s, 1),
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1) if latencies.size else None,
         "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1) if latencies.size else None,
         "delta_frames_measured": int(latencies.size),
-        "frames_per_s": round(counts["frames"] / (args.seconds + 1.0)),
-        "coalesced_frames": counts["coalesced"],
-        "slow_closed_4008": counts["closed_too_slow"],
-        "server_cpu_share": round(cpu / (args.seconds + 1.0), 2),
+        "frames_per_s": round(counts["frames"] / (seconds + 1.0)),
+        "slow_client_frames": counts["slow_frames"],
+        "coalesced_frames_received": counts["coalesced"],
+        "closed_4008_received": counts["closed_too_slow"],
+        "server_coalesced_frames": hub.get("coalesced"),
+        "server_slow_disconnects": hub.get("slow_disconnects"),
+        "server_clients_at_end": hub.get("clients"),
+        "server_cpu_share": round(cpu / (seconds + 1.0), 2),
         "memory_per_client_kib": round((rss_connected - rss_before) / clients / 1024, 1),
         "server_rss_mib": round(rss_peak / 2**20),
+        "load_average_1_5_15": [round(x, 2) for x in load],
     }
+
+
+def _hub_stats(url: str, token: str) -> dict[str, Any]:
+    """The API process's /api/live/stats."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body: dict[str, Any] = orjson.loads(response.read())
+    return body
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -346,6 +503,8 @@ def cli() -> None:
     parser.add_argument("--rate", type=int, default=4000, help="observations per second")
     parser.add_argument("--per-delta", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--slow-seconds", type=float, default=45.0,
+                        help="measurement of the runs with slow clients")
     parser.add_argument("--workers", type=int, default=4, help="client processes")
     asyncio.run(main(parser.parse_args()))
 

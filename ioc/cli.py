@@ -27,6 +27,7 @@ from ioc.control import request_fault
 from ioc.embedded import embedded_services
 from ioc.embedded.processes import port_free
 from ioc.importer import check_gtfs, import_file
+from ioc.live.direct import LiveWebSocketProtocol
 from ioc.settings import Settings
 from ioc.storage.migrate import upgrade
 from ioc.workers import run_workers
@@ -77,7 +78,7 @@ async def _serve(settings: Settings, api: bool, feeds: bool, writer: bool) -> No
     if api:
         config = uvicorn.Config(
             create_app(settings), host=settings.host, port=settings.port,
-            log_level="info", ws="websockets-sansio", lifespan="on",
+            log_level="info", ws=LiveWebSocketProtocol, lifespan="on",
             # Live frames are encoded once for many clients; per-client compression would
             # spend a zlib context (memory) and CPU per connection on every frame.
             ws_per_message_deflate=False,

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from ioc.api.deps import State, Viewer, WsState, WsViewer
+from ioc.live.direct import frame_writer
 from ioc.live.protocol import CLOSE_TOO_SLOW
 from ioc.live.sender import Session
 
@@ -28,8 +29,19 @@ async def live(websocket: WebSocket, state: WsState, principal: WsViewer) -> Non
     hub = state.hub
     client = hub.connect(principal.username)
 
-    async def send(frame: bytes) -> None:
-        await websocket.send_text(frame.decode())
+    writer = frame_writer(websocket.scope)
+    if writer is not None:
+        direct = writer
+
+        async def send(frame: bytes) -> None:
+            await direct.drain()
+            direct.write(frame)
+
+        client.writer = writer
+    else:
+
+        async def send(frame: bytes) -> None:
+            await websocket.send_text(frame.decode())
 
     session = Session(hub, client, send)
 

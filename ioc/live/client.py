@@ -1,9 +1,12 @@
 """One connected client as the hub sees it: its subscriptions and its bounded outbox.
 
-The hub only ever calls the synchronous `offer_*` methods, which never wait: a delta goes
-to the outbox while it has room; once it is full, deltas are folded into a latest-value
-backlog per subscription and stream instead (the client is *behind*). The client's own
-sender task (ioc.live.sender) empties both. A client behind for too long is disconnected.
+The hub only ever calls the synchronous `offer_*` methods, which never wait. When nothing is
+queued for the client, its sender is idle and its socket's transport is not backed up, a delta
+is written to the socket at once (ioc.live.direct): the common case costs no task hop.
+Otherwise it goes to the outbox while that has room; once the outbox is full, deltas are
+folded into a latest-value backlog per subscription and stream instead (the client is
+*behind*). The client's own sender task (ioc.live.sender) empties both. A client behind for
+too long is disconnected.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ioc.live import protocol
 from ioc.live.coalesce import Backlog
 from ioc.live.subscriptions import Filter
 
 if TYPE_CHECKING:
+    from ioc.live.direct import FrameWriter
     from ioc.live.hub import Group, Shared
 
 
@@ -32,6 +37,10 @@ class Subscription:
     group: Group | None = None
     sent: dict[str, int] = field(default_factory=dict)
     active: bool = True
+    delta_head: bytes = b""
+
+    def __post_init__(self) -> None:
+        self.delta_head = protocol.head("delta", self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +89,24 @@ class LiveClient:
         self.kicked: str | None = None
         self.coalesced_frames = 0
         self.sent_frames = 0
+        # Set by the session when frames can be written without awaiting; `busy` while its
+        # sender works (a frame written now could overtake what the sender holds).
+        self.writer: FrameWriter | None = None
+        self.busy = False
+        self.last_sent = time.monotonic()
 
     def offer_delta(self, sub: Subscription, shared: Shared) -> None:
-        """Queue a delta, or fold it into the backlog when the outbox is full."""
+        """Write a delta now, else queue it, or fold it into the backlog when the outbox is
+        full."""
+        if self._can_write():
+            stream, seq = shared.delta.stream, shared.delta.seq
+            sent = sub.sent.get(stream)
+            # Without `sent`, the subscription waits for a snapshot or replay: queue behind it.
+            if sent is not None:
+                if sub.active and seq > sent:
+                    self._write(sub.delta_head + shared.tail())
+                    sub.sent[stream] = seq
+                return
         if self.backlog or len(self.outbox) >= self.limit:
             self._fold_outbox()
             key = (sub, shared.delta.stream)
@@ -95,9 +119,30 @@ class LiveClient:
         self._wake()
 
     def offer_aggregate(self, sub: Subscription, stream: str, frame: bytes) -> None:
-        """Queue a subscription's aggregates of a stream, replacing any not yet sent."""
+        """Write a subscription's aggregates of a stream now, else queue them, replacing any
+        not yet sent."""
+        if self._can_write():
+            if sub.active:
+                self._write(frame)
+            return
         self.aggregates[(sub, stream)] = frame
         self._wake()
+
+    def _can_write(self) -> bool:
+        """Whether a frame may go straight to the socket: nothing ahead of it, and the
+        transport takes it without waiting."""
+        return (self.writer is not None and not self.busy and self.kicked is None
+                and not (self.outbox or self.backlog or self.aggregates)
+                and self.writer.ready())
+
+    def _write(self, frame: bytes) -> None:
+        assert self.writer is not None
+        try:
+            self.writer.write(frame)
+        except ConnectionError:
+            return  # the connection is going: its session ends on the disconnect
+        self.sent_frames += 1
+        self.last_sent = time.monotonic()
 
     def push(self, entry: Entry) -> bool:
         """Queue a control frame or action; False when the client is hopelessly behind."""

@@ -1,6 +1,7 @@
 """One connection's two tasks: a reader that handles client messages, and its own sender.
 
-The sender is the only code that awaits the socket, so a slow client delays nobody else.
+The sender is the only code that awaits the socket, so a slow client delays nobody else
+(the hub writes a delta itself only when the socket takes it at once, see ioc.live.client).
 It sends the outbox in order; once the client fell behind (its outbox filled), it first
 sends the control frames and actions still queued, then one merged `coalesced` delta per
 subscription and stream, then the latest aggregates. Snapshots and replays are taken when
@@ -126,28 +127,34 @@ class Session:
     # ---- sending ----
 
     async def pump(self) -> None:
-        """Send until the client is kicked (returns its reason) or the socket fails."""
+        """Send until the client is kicked (returns its reason) or the socket fails.
+
+        While the sender waits, the hub may write deltas straight to the socket (the client
+        is not `busy`); a heartbeat goes out only after `heartbeat_s` without any frame.
+        """
         client = self.client
         heartbeat = self.hub.settings.heartbeat_s
-        last_sent = time.monotonic()
         while client.kicked is None:
             if client.idle():
                 client.behind_since = None
+                client.busy = False
                 client.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(client.wake.wait(),
-                                           timeout=max(0.0, last_sent + heartbeat
+                                           timeout=max(0.0, client.last_sent + heartbeat
                                                        - time.monotonic()))
                 if client.kicked is not None:
                     break
                 if client.idle():
+                    if client.last_sent + heartbeat - time.monotonic() > 0.01:
+                        continue  # frames were written directly meanwhile
+                    client.busy = True
                     await self.send(protocol.frame(
                         "heartbeat", server_time=protocol.now(),
                         seqs={n: m.seq for n, m in self.hub.models.items()}))
-                    last_sent = time.monotonic()
                     continue
+            client.busy = True
             await self._send_pending()
-            last_sent = time.monotonic()
 
     async def _send_pending(self) -> None:
         client = self.client
@@ -179,8 +186,7 @@ class Session:
             sent = sub.sent.get(stream)
             if sub.active and sent is not None and seq > sent:
                 sub.sent[stream] = seq
-                spec = self.hub.specs[stream]
-                await self.send(protocol.head("delta", sub.id) + shared.tail(spec))
+                await self.send(sub.delta_head + shared.tail())
         elif isinstance(entry, SnapshotEntry):
             if entry.sub.active:
                 await self._snapshot(entry.sub, entry.stream, entry.reason)
@@ -206,9 +212,10 @@ class Session:
             return
         sub.sent[stream] = merged.last_seq
         self.client.coalesced_frames += 1
+        self.hub.counters.coalesced += 1
         tail = protocol.tail(stream, merged.last_seq, orjson.dumps(body),
                              coalesced=True, from_seq=max(merged.first_seq, sent + 1))
-        await self.send(protocol.head("delta", sub.id) + tail)
+        await self.send(sub.delta_head + tail)
 
     async def send(self, frame: bytes) -> None:
         """Write one frame; the hub's watchdog sees how long it takes."""
@@ -219,3 +226,4 @@ class Session:
         finally:
             client.sending_since = None
         client.sent_frames += 1
+        client.last_sent = time.monotonic()

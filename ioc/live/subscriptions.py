@@ -120,8 +120,44 @@ def _bbox(value: Any) -> BBox | None:
 AreaResolver = Callable[[str, frozenset[str]], BaseGeometry]
 
 
+class ItemIndex:
+    """Items with their positions and districts as arrays, built once per delta so that every
+    filter decides on all of them in a few array operations instead of item by item."""
+
+    __slots__ = ("_districts", "area", "districts", "items", "lats", "lons", "unplaced")
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        n = len(items)
+        self.items = items
+        self.area = np.fromiter((item.area for item in items), dtype=bool, count=n)
+        # District figures are placed by their district's bounds, never by a position.
+        self.lons = np.fromiter((math.nan if item.area or item.lon is None else item.lon
+                                 for item in items), dtype=float, count=n)
+        self.lats = np.fromiter((math.nan if item.area or item.lat is None else item.lat
+                                 for item in items), dtype=float, count=n)
+        self.unplaced = np.flatnonzero(np.isnan(self.lons) | np.isnan(self.lats)).tolist()
+        self.districts = [item.district for item in items]
+        self._districts: dict[frozenset[str], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def in_districts(self, codes: frozenset[str]) -> np.ndarray:
+        """Which items belong to one of `codes` (cached: groups often share district sets)."""
+        mask = self._districts.get(codes)
+        if mask is None:
+            mask = np.fromiter((d in codes for d in self.districts), dtype=bool,
+                               count=len(self.districts))
+            self._districts[codes] = mask
+        return mask
+
+
+def _both(mask: np.ndarray | None, other: np.ndarray) -> np.ndarray:
+    return other if mask is None else mask & other
+
+
 class Matcher:
-    """A filter compiled against the city's places: decides item by item."""
+    """A filter compiled against the city's places: decides which items it lets through."""
 
     def __init__(self, spec: Filter, places: Places, resolve_areas: AreaResolver) -> None:
         self.filter = spec
@@ -130,26 +166,44 @@ class Matcher:
         if spec.layer is not None and spec.areas is not None:
             self._region = resolve_areas(spec.layer, spec.areas)
             shapely.prepare(self._region)
+        self._everything = (spec.districts is None and spec.bbox is None
+                            and spec.severities is None and spec.statuses is None
+                            and self._region is None)
 
-    def select(self, items: Sequence[Item], with_objects: bool = True) -> list[Item]:
+    def select(self, items: Sequence[Item] | ItemIndex, with_objects: bool = True) -> list[Item]:
         """The items this filter lets through (district figures only, without objects)."""
-        out = [item for item in items
-               if (with_objects or item.area) and self._spatial(item) and self._situation(item)]
+        index = items if isinstance(items, ItemIndex) else ItemIndex(items)
+        chosen = index.items
+        if self._everything and with_objects:
+            return list(chosen)
+        f = self.filter
+        # Arrays of the index are shared by every group: combined into new ones, never changed.
+        mask: np.ndarray | None = None if with_objects else index.area
+        if f.districts is not None:
+            mask = _both(mask, index.in_districts(f.districts))
+        if f.bbox is not None:
+            west, south, east, north = f.bbox
+            lons, lats = index.lons, index.lats
+            inside = (lons >= west) & (lons <= east) & (lats >= south) & (lats <= north)
+            # District figures, and objects placed nowhere: their district's box must meet ours.
+            for i in index.unplaced:
+                inside[i] = self._district_meets(chosen[i].district, f.bbox)
+            mask = _both(mask, inside)
+        if f.severities is not None or f.statuses is not None:
+            keep = np.fromiter((self._situation(item) for item in chosen),
+                               dtype=bool, count=len(chosen))
+            mask = _both(mask, keep)
+        if mask is None:
+            out = list(chosen)
+        else:
+            out = [chosen[i] for i in np.flatnonzero(mask).tolist()]
         if self._region is not None and out:
             out = self._in_region(out)
         return out
 
-    def _spatial(self, item: Item) -> bool:
-        f = self.filter
-        if f.districts is not None and item.district not in f.districts:
-            return False
-        if f.bbox is None:
-            return True
-        west, south, east, north = f.bbox
-        if not item.area and item.lon is not None and item.lat is not None:
-            return west <= item.lon <= east and south <= item.lat <= north
-        # District figures, and objects placed nowhere: their district's box must meet ours.
-        box = self._places.bounds.get(item.district or "")
+    def _district_meets(self, district: str | None, bbox: BBox) -> bool:
+        west, south, east, north = bbox
+        box = self._places.bounds.get(district or "")
         return box is not None and box[0] <= east and box[2] >= west and box[1] <= north \
             and box[3] >= south
 

@@ -136,3 +136,49 @@ def test_aggregates_count_sum_and_break_down_by_category(places: Places) -> None
                         "by": {"full": 2, "spacesAvailable": 1}}
     cells = aggregate(items, summary, Level.GRID, 13, places)
     assert sorted(c["count"] for c in cells) == [1, 2]
+
+
+class _Socket:
+    """A socket that takes frames at once while `ready`."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.ready_now = True
+
+    def ready(self) -> bool:
+        return self.ready_now
+
+    def write(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+
+def test_deltas_go_straight_out_only_when_nothing_is_ahead_of_them(places: Places) -> None:
+    client = LiveClient(limit=8)
+    socket = _Socket()
+    client.writer = socket  # type: ignore[assignment]
+    sub = _sub(client)
+
+    def offer(seq: int) -> None:
+        delta = _delta(seq, places, ("a", seq))
+        client.offer_delta(sub, Shared(delta, delta.items, True))
+
+    # Owed a snapshot (nothing sent yet): the delta waits behind it.
+    offer(1)
+    assert not socket.frames and len(client.outbox) == 1
+    client.outbox.clear()
+    sub.sent["parking"] = 1
+    offer(2)
+    assert [orjson.loads(f)["seq"] for f in socket.frames] == [2]
+    assert orjson.loads(socket.frames[0])["sub"] == "p" and sub.sent["parking"] == 2
+    # A backed-up socket: queued; and later deltas queue behind it, even once it drains.
+    socket.ready_now = False
+    offer(3)
+    socket.ready_now = True
+    offer(4)
+    assert len(socket.frames) == 1
+    assert [e.shared.delta.seq for e in client.outbox if isinstance(e, DeltaEntry)] == [3, 4]
+    # While the sender works, nothing overtakes it either.
+    client.outbox.clear()
+    client.busy = True
+    offer(5)
+    assert len(socket.frames) == 1 and len(client.outbox) == 1
