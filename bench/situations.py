@@ -5,10 +5,10 @@ Background load, published on the bus as the feed runners would: 2,500 car parks
 vehicle types reporting every 10 s (500 readings/s) and 1,000 intersections' detector events
 (5,000 events/s). Probes: every 0.25 s a signal status in flash for a new intersection (so
 each opens a situation; rule minimum durations set to zero). The clock starts when the probe's
-XADD returns (accepted) and stops when the "opened" change arrives on the live pub/sub channel
-that every API process's hub fans out to /ws/live clients (the hub's own hop is not included:
-it was being rewritten when this was measured). Results go to
-bench/results/situations.json.
+XADD returns (accepted) and stops when the "opened" change reaches a WebSocket client
+subscribed to the situations stream of the real API application (served by uvicorn in this
+process, on the same Redis and database), so the engine, the store, Redis pub/sub, the hub and
+the socket are all inside the measurement. Results go to bench/results/situations.json.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import platform
 import statistics
 import time
@@ -24,15 +25,18 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import psycopg
+import websockets
 from redis.asyncio import Redis
 
+from bench.serve import SECRET, served, token
 from feeds.base import geo_tag
 from feeds.parking import ParkingObservation
 from feeds.signals.events import SignalEvent
 from feeds.signals.status import SignalStatus
 from geo import AreaIndex, load_pack
-from ioc.bus import RedisBus, parse_live
-from ioc.settings import PROJECT_ROOT
+from ioc.auth.roles import Role
+from ioc.bus import RedisBus
+from ioc.settings import PROJECT_ROOT, Settings
 from ioc.situations.engine import SituationEngine
 from ioc.situations.rules import RuleBook, load_rulebook
 from ioc.storage.migrate import upgrade
@@ -88,40 +92,42 @@ async def run(probes: int) -> dict[str, object]:
         engine = SituationEngine(pool, bus, pack, _book(), index.assign,
                                  ["parking", "signals"], batch_entries=50, block_ms=100)
         await engine.start()
-        pubsub = redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(bus.live_channel)
+        settings = Settings(database={"url": url}, redis={"url": REDIS, "prefix": prefix},
+                            auth={"secret": SECRET}, feeds=["parking", "signals"])
         tasks = [asyncio.create_task(engine.run(stop)), asyncio.create_task(_load(bus, index,
                                                                                   stop))]
-        await asyncio.sleep(3)  # the load reaches its pace
         latencies: list[float] = []
         sent: dict[str, float] = {}
+        async with served(settings) as base:
+            live = (f"{base.replace('http', 'ws', 1)}/ws/live?token={token(Role.VIEWER)}"
+                    "&subscribe=none")
+            async with websockets.connect(live, max_size=None) as ws:
+                await ws.send(orjson.dumps({"type": "subscribe", "id": "sit",
+                                            "streams": ["situations"]}).decode())
+                await asyncio.sleep(3)  # the load reaches its pace
 
-        async def receive() -> None:
-            while len(latencies) < probes:
-                raw = await pubsub.get_message(timeout=1.0)
-                if raw is None:
-                    continue
-                message = parse_live(raw["data"])
-                if message.stream != "situations":
-                    continue
-                body = orjson.loads(message.body)
-                key = body["situation"]["asset_id"]
-                if body["change"] == "opened" and key in sent:
-                    latencies.append(time.perf_counter() - sent.pop(key))
+                async def receive() -> None:
+                    while len(latencies) < probes:
+                        message = orjson.loads(await ws.recv())
+                        if message.get("type") != "delta" or message.get("change") != "opened":
+                            continue
+                        key = message["situation"]["asset_id"]
+                        if key in sent:
+                            latencies.append(time.perf_counter() - sent.pop(key))
 
-        receiver = asyncio.create_task(receive())
-        for i in range(probes):
-            signal = f"sig-probe-{i}"
-            status = SignalStatus(signal, datetime.now(UTC), "flash", "mmu", None, *CENTRE)
-            tagged = geo_tag([status], index.assign)
-            started = time.perf_counter()
-            await bus.publish("signals", tagged)
-            sent[signal] = started
-            await asyncio.sleep(0.25)
-        await asyncio.wait_for(receiver, 60)
+                receiver = asyncio.create_task(receive())
+                for i in range(probes):
+                    signal = f"sig-probe-{i}"
+                    status = SignalStatus(signal, datetime.now(UTC), "flash", "mmu", None,
+                                          *CENTRE)
+                    tagged = geo_tag([status], index.assign)
+                    started = time.perf_counter()
+                    await bus.publish("signals", tagged)
+                    sent[signal] = started
+                    await asyncio.sleep(0.25)
+                await asyncio.wait_for(receiver, 60)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
         await pool.close()
     finally:
         stop.set()
@@ -133,9 +139,10 @@ async def run(probes: int) -> dict[str, object]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     ordered = sorted(latencies)
     return {
-        "benchmark": "situations: observation accepted to situation change on the live channel",
+        "benchmark": "situations: observation accepted to situation change at a WebSocket client",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cores": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2)},
         "load": {"parking_readings_per_s": 500, "signal_events_per_s": 5000},
         "probes": len(ordered),
         "readings_judged": engine.stats.readings,

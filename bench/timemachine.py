@@ -27,12 +27,9 @@ import argparse
 import asyncio
 import os
 import platform
-import socket
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,14 +37,12 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
-import uvicorn
 import websockets
 
+from bench.serve import SECRET, served, token
 from feeds.transit.gtfs_static import load_gtfs
 from geo import AreaIndex, load_pack
-from ioc.app import create_app
-from ioc.auth.roles import Principal, Role
-from ioc.auth.tokens import issue
+from ioc.auth.roles import Role
 from ioc.history.state_at import Coordinates, state_at
 from ioc.settings import PROJECT_ROOT, Settings
 from ioc.storage.migrate import upgrade
@@ -55,7 +50,6 @@ from ioc.storage.pool import open_pool
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 PACK = load_pack(PROJECT_ROOT / "packs" / "hanoi")
-SECRET = "bench-only-token-signing-secret-0123456789"
 TARGETS_MS = {"first_frame": 500, "state_at": 300}
 
 
@@ -159,33 +153,15 @@ async def _load(db: str, days: int, end: datetime) -> dict[str, int]:
     return counts
 
 
-def _token() -> str:
-    return issue(SECRET, Principal("bench-planner", Role.PLANNER), "access", 3600)
-
-
-@asynccontextmanager
-async def _app(db: str, redis_url: str) -> AsyncIterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    settings = Settings(database={"url": db}, auth={"secret": SECRET}, feeds=["parking"],
-                        redis={"url": redis_url, "prefix": f"ioc-bench-{uuid.uuid4().hex[:8]}"})
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", ws="websockets-sansio"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+def _settings(db: str, redis_url: str) -> Settings:
+    return Settings(database={"url": db}, auth={"secret": SECRET}, feeds=["parking"],
+                    redis={"url": redis_url, "prefix": f"ioc-bench-{uuid.uuid4().hex[:8]}"})
 
 
 async def _first_frames(host: str, starts: list[datetime], speed: float) -> dict[str, Any]:
     firsts, alls, deltas = [], [], []
     for start in starts:
-        async with websockets.connect(f"ws://{host}/ws/replay?token={_token()}",
+        async with websockets.connect(f"ws://{host}/ws/replay?token={token(Role.PLANNER)}",
                                       max_size=None) as ws:
             await ws.recv()  # hello
             began = time.perf_counter()
@@ -234,8 +210,9 @@ async def _state_at(db: str, instants: list[datetime]) -> dict[str, Any]:
 async def _exports(host: str, end: datetime, days: int) -> list[dict[str, Any]]:
     out = []
     start = end - timedelta(days=days)
+    headers = {"Authorization": f"Bearer {token(Role.PLANNER)}"}
     async with httpx.AsyncClient(base_url=f"http://{host}", timeout=600,
-                                 headers={"Authorization": f"Bearer {_token()}"}) as client:
+                                 headers=headers) as client:
         for feed, rows_sql in (("parking", "parking_occupancy"),
                                ("brt_vehicles", "brt_vehicle_positions")):
             for fmt in ("csv", "parquet", "geojson"):
@@ -277,7 +254,8 @@ async def main(days: int, export_days: int, admin: str, redis_url: str) -> dict[
         instants = [end - timedelta(days=days) * (0.05 + 0.093 * i) for i in range(10)]
         state = await _state_at(db, instants)
         print(f"state at T: {state}", flush=True)
-        async with _app(db, redis_url) as host:
+        async with served(_settings(db, redis_url)) as base:
+            host = base.removeprefix("http://")
             frames = await _first_frames(host, instants[:6], speed=60)
             print(f"first frame: {frames}", flush=True)
             exports = await _exports(host, end, export_days)

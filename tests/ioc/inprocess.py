@@ -1,20 +1,21 @@
-"""The real application run in this process (lifespan included), called over ASGI."""
+"""The real application run in this process (lifespan included), called over ASGI or,
+with `served`, over real sockets."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
+from bench.serve import served
 from ioc.app import create_app
 from ioc.settings import Settings
 from tests.auth import TEST_AUTH_SECRET
+
+__all__ = ["app_settings", "in_process", "served"]
 
 
 def app_settings(db: str, redis_url: str, redis_prefix: str, **overrides: Any) -> Settings:
@@ -34,24 +35,3 @@ async def in_process(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.A
         async with httpx.AsyncClient(transport=transport, base_url="http://ioc.test") as client:
             yield app, client
 
-
-@asynccontextmanager
-async def served(settings: Settings) -> AsyncIterator[str]:
-    """The real app served by uvicorn in this process, over real sockets (WebSockets
-    included); yields its http:// base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", ws="websockets-sansio", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
