@@ -227,14 +227,18 @@ async def main(days: int, runs: int) -> dict[str, Any]:
 
 
 def cli() -> None:
-    """`python -m bench.history [--days N] [--runs N]`."""
+    """`python -m bench.history [--days N] [--runs N] [--out FILE]`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--runs", type=int, default=30)
+    # The server is IOC_BENCH_ADMIN_DATABASE_URL's; a run against another one (TimescaleDB,
+    # say) is written to a file of its own.
+    parser.add_argument("--out", default="history.json",
+                        help="file name under bench/results (default: history.json)")
     args = parser.parse_args()
     result = asyncio.run(main(args.days, args.runs))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "history.json"
+    out = RESULTS / args.out
     out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     for q in result["queries"]:
         print(f"{q['feed']}.{q['kpi']} district {q['district']}: roll-ups "

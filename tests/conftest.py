@@ -106,6 +106,11 @@ def empty_tables(url: str) -> None:
             "AND NOT tablename = ANY(%s)", (list(KEPT_TABLES),))]
         if not tables:
             return
+        if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'").fetchone():
+            # Continuous aggregates keep their buckets until truncated themselves.
+            tables += [row[0] for row in conn.execute(
+                "SELECT quote_ident(view_name) FROM timescaledb_information.continuous_aggregates"
+                " WHERE view_schema = 'public'")]
         for attempt in range(10):
             try:
                 conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")

@@ -9,6 +9,9 @@ the 15-minute and hourly ones from the 1-minute ones. A bucket is recomputed who
 allowance are counted, and a pass cut short by a crash is simply done again. A backlog
 (the first pass over existing data) goes a day per transaction, moving the watermark each
 time. Passes of several workers exclude each other by a transaction advisory lock.
+
+Roll-ups held as continuous aggregates are kept by their TimescaleDB policies; a pass only
+refreshes them once over the rows stored before their first refresh (`backfill_continuous`).
 """
 
 from __future__ import annotations
@@ -93,10 +96,39 @@ async def refresh(conn: psycopg.AsyncConnection, rollup: Rollup, start: datetime
         finer = width
 
 
+async def continuous_rollups(conn: psycopg.AsyncConnection) -> list[Rollup]:
+    """The roll-ups held as TimescaleDB continuous aggregates here (kept by their policies)."""
+    cur = await conn.execute(
+        "SELECT relname FROM pg_class WHERE relkind = 'v' AND relname = ANY(%s)"
+        " AND relnamespace = 'public'::regnamespace",
+        ([r.relation("1m") for r in ROLLUPS.values()],))
+    views = {row[0] for row in await cur.fetchall()}
+    return [r for r in ROLLUPS.values() if r.relation("1m") in views]
+
+
+async def refresh_continuous(conn: psycopg.AsyncConnection, rollup: Rollup, start: datetime,
+                             end: datetime, filled: bool = False) -> None:
+    """Refresh the continuous aggregates of `rollup` over [start, end), finest first (the
+    coarser ones are built on the 1-minute one). TimescaleDB refreshes whole buckets only,
+    so the range is widened to whole buckets; with `filled`, its end is cut back instead,
+    leaving the bucket still filling to real-time aggregation. `conn` must be in
+    autocommit mode, outside any transaction."""
+    for width in WIDTHS:
+        lo, hi = floor(start, width), floor(end, width) if filled else ceil(end, width)
+        if lo < hi:
+            await conn.execute(
+                "CALL refresh_continuous_aggregate(%s::regclass, %s::timestamptz,"
+                " %s::timestamptz)", (rollup.relation(width), lo, hi))
+
+
 async def rebuild(conn: psycopg.AsyncConnection, rollup: Rollup, start: datetime,
                   end: datetime, params: dict[str, Any]) -> None:
     """Recompute `rollup` over [start, end) whatever its watermark, e.g. after importing
-    rows older than the lateness allowance; waits for a pass under way to finish."""
+    rows older than the lateness allowance; waits for a pass under way to finish. A
+    continuous aggregate is refreshed instead, which needs `conn` in autocommit mode."""
+    if rollup in await continuous_rollups(conn):
+        await refresh_continuous(conn, rollup, start, end)
+        return
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock(rollup),))
         await refresh(conn, rollup, start, end, params)
@@ -116,6 +148,27 @@ async def _watermark(conn: psycopg.AsyncConnection, rollup: Rollup) -> datetime 
     table = rollup.source.split()[0]
     row = await (await conn.execute(f"SELECT min(time) FROM {table}".encode())).fetchone()
     return None if row is None or row[0] is None else floor(row[0], "1h")
+
+
+async def backfill_continuous(conn: psycopg.AsyncConnection, rollup: Rollup,
+                              now: datetime) -> datetime | None:
+    """Once per roll-up held as continuous aggregates, refresh them over every raw row
+    before `now`, and note it in `rollup_watermarks`; return `now` when it did (None: done
+    before, or no rows yet). Their policies refresh only recent buckets, and real-time
+    aggregation reads raw rows only past the materialised ones, so rows already stored
+    when the aggregates were created (or loaded before their first refresh) would
+    otherwise never be counted. `conn` must be in autocommit mode."""
+    if await (await conn.execute(
+            "SELECT 1 FROM rollup_watermarks WHERE rollup = %s", (rollup.name,))).fetchone():
+        return None
+    first = await (await conn.execute(
+        f"SELECT min(time) FROM {rollup.source.split()[0]}".encode())).fetchone()
+    if first is None or first[0] is None or first[0] >= now:
+        return None
+    await refresh_continuous(conn, rollup, first[0], now, filled=True)
+    await conn.execute("INSERT INTO rollup_watermarks (rollup, done_until) VALUES (%s, %s)"
+                       " ON CONFLICT (rollup) DO NOTHING", (rollup.name, now))
+    return now
 
 
 async def maintain(conn: psycopg.AsyncConnection, rollup: Rollup, now: datetime,
@@ -225,6 +278,11 @@ class Maintainer:
                     mark = await maintain(conn, rollup, now, lateness, self.params)
                     if mark is not None:
                         marks[rollup.name] = mark
+                for rollup in await continuous_rollups(conn):
+                    mark = await backfill_continuous(conn, rollup, now)
+                    if mark is not None:
+                        marks[rollup.name] = mark
+                        logger.info("continuous aggregates of %s backfilled", rollup.name)
                 async with conn.transaction():
                     # Under TimescaleDB, raw rows are dropped by policy, chunk by chunk.
                     deleted = await apply_retention(conn, self.settings, now,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from feeds.signals.codes import DETECTOR_FAULTS, DETECTOR_RESTORED
+from feeds.signals.codes import DETECTOR_FAULTS, DETECTOR_OFF, DETECTOR_ON, DETECTOR_RESTORED
 from feeds.transit.gtfs_records import GtfsFeed
 from feeds.transit.headways import ArrivalDetector, HeadwayThresholds
 from feeds.transit.realtime_records import VehiclePosition
@@ -62,7 +62,8 @@ def parking_readings(records: list[dict[str, Any]]) -> Iterator[Reading]:
 
 
 def signal_readings(records: list[dict[str, Any]]) -> Iterator[Reading]:
-    """Unit status changes, and detector faults and restorations, of the signals reported."""
+    """Unit status changes, detector faults and restorations, and detector presence (on or
+    off: a detector on for too long is stuck, whether or not the controller says so)."""
     for r in records:
         if "state" in r:
             lon, lat = _position(r)
@@ -80,6 +81,14 @@ def signal_readings(records: list[dict[str, Any]]) -> Iterator[Reading]:
                 datetime.fromisoformat(r["time"]),
                 {"fault": 0.0 if code == DETECTOR_RESTORED else 1.0}, "signal", r["signal_id"],
                 r["district"], lon, lat,
+                {"signal_id": r["signal_id"], "channel": r["parameter"], "event_code": code,
+                 "time": r["time"]})
+        elif code in (DETECTOR_ON, DETECTOR_OFF):
+            lon, lat = _position(r)
+            yield Reading(
+                "detector", f"{r['signal_id']}/{r['parameter']}/presence",
+                datetime.fromisoformat(r["time"]), {"on": 1.0 if code == DETECTOR_ON else 0.0},
+                "signal", r["signal_id"], r["district"], lon, lat,
                 {"signal_id": r["signal_id"], "channel": r["parameter"], "event_code": code,
                  "time": r["time"]})
 

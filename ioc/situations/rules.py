@@ -23,7 +23,7 @@ SEVERITIES: tuple[Severity, ...] = ("info", "minor", "major", "critical")
 # Every measure each source provides; categorical ones (text values) take `in`.
 MEASURES: dict[str, dict[str, Literal["number", "category"]]] = {
     "signal_status": {"state": "category"},
-    "detector": {"fault": "number"},
+    "detector": {"fault": "number", "on": "number"},
     "split_failures": {"share": "number"},
     "brt_headway": {"bunching": "number", "gap": "number", "ratio": "number"},
     "brt_vehicle": {"stopped_away": "number"},

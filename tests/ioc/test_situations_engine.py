@@ -3,6 +3,7 @@ auto-resolve, escalation, and restart without repeating an alert."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ import pytest
 from feeds.base import Observation, geo_tag
 from feeds.parking import ParkingObservation
 from feeds.queues.model import TicketEvent
-from feeds.signals.codes import DETECTOR_OPEN_LOOP, DETECTOR_RESTORED
+from feeds.signals.codes import DETECTOR_OFF, DETECTOR_ON, DETECTOR_OPEN_LOOP, DETECTOR_RESTORED
 from feeds.signals.events import SignalEvent
 from feeds.signals.status import SignalStatus
 from feeds.transit.realtime_records import VehiclePosition
@@ -144,6 +145,30 @@ async def test_a_detector_fault_opens_and_its_restoration_only_marks_the_conditi
     # The rule does not auto-resolve: an operator closes it after checking the repair.
     assert (await rig.situations())[0][3:] == ("open", SIGNAL, "001", 2, True)
     assert await rig.actions() == ["opened", "merged", "condition_cleared"]
+
+
+async def test_a_detector_stuck_on_opens_a_detector_fault_and_resolves_when_it_drops(
+    ingest: Ingest,
+) -> None:
+    # The pack waits ten minutes of unbroken presence; a second here, so the test can wait.
+    rig = make_rig(ingest, pack_book(**{"detector-stuck-on": {"min_duration_s": 1.0}}),
+                   ["signals"])
+    await rig.engine.start()
+    await rig.publish("signals", [
+        SignalEvent(SIGNAL, T0, DETECTOR_ON, 2, *SIGNAL_AT),  # channel 2 never drops
+        SignalEvent(SIGNAL, T0, DETECTOR_ON, 5, *SIGNAL_AT),
+        SignalEvent(SIGNAL, T0 + timedelta(seconds=0.4), DETECTOR_OFF, 5, *SIGNAL_AT)])
+    await rig.drain()
+    assert await rig.situations() == []
+    # A stuck detector logs nothing more: the engine's clock has to notice it.
+    await asyncio.sleep(1.2)
+    await rig.engine.tick(measure=False)
+    assert await rig.situations() == [
+        ("detector-stuck-on", "detector_fault", "minor", "open", SIGNAL, "001", 1, False)]
+    await rig.publish("signals", [
+        SignalEvent(SIGNAL, T0 + timedelta(minutes=3), DETECTOR_OFF, 2, *SIGNAL_AT)])
+    await rig.drain()
+    assert (await rig.situations())[0][3] == "resolved"
 
 
 async def test_a_car_park_filling_up_opens_almost_full_then_full_in_one_situation(

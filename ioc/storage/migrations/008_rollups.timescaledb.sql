@@ -1,7 +1,9 @@
 -- TimescaleDB: parking, signals, BRT positions and taps roll up as continuous aggregates,
 -- the 15-minute and hourly ones hierarchical on the 1-minute one (TimescaleDB 2.9+), each
 -- refreshed by its policy, with real-time aggregation (materialized_only = false) so the
--- minutes not yet materialised are answered from raw rows. Queue roll-ups stay tables (base
+-- minutes not yet materialised are answered from raw rows. The policies refresh recent
+-- buckets only: rows already stored (or bulk-loaded) before an aggregate's first refresh are
+-- refreshed once by ioc.history.maintainer.backfill_continuous. Queue roll-ups stay tables (base
 -- file). Continuous aggregates need the Timescale License build, as compression does in
 -- 006; the Apache-only build gets tables kept by the maintainer, as plain PostgreSQL does.
 -- Retention per feed (raw tables and the 1-minute aggregates) is applied at start-up from
