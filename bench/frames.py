@@ -6,7 +6,12 @@ as the browser tests. Every animation frame, each point moves along its own circ
 two methods: a GeoJSON source fed with `setData` (the method of the dashboard's layers; the
 next call waits until the previous data is applied), and a custom WebGL layer whose vertex
 buffer is rewritten in place. Frames are timed with requestAnimationFrame timestamps over the
-measured seconds after one second of warm-up. Results go to bench/results/frames.json.
+measured seconds after one second of warm-up. A baseline run moves a single point the same
+way: it gives the frame rate that the browser's renderer reaches with (almost) nothing to
+draw, so that what the 10,000 points cost can be told apart from what the renderer costs (on
+a machine without a GPU, Chromium draws with SwiftShader on the CPU, and at full HD that alone
+bounds the frame rate). The load average is recorded before and after. Results go to
+bench/results/frames.json.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import os
 import threading
 from datetime import UTC, datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -92,10 +98,15 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--height", type=int, default=1080)
     args = parser.parse_args()
-    runs = asyncio.run(measure(args.points, args.seconds, tuple(args.mode or MODES),
-                               (args.width, args.height)))
+    viewport = (args.width, args.height)
+    load_before = os.getloadavg()
+    runs = asyncio.run(measure(args.points, args.seconds, tuple(args.mode or MODES), viewport))
+    baseline = asyncio.run(measure(1, args.seconds, ("webgl",), viewport))[0]
+    load_after = os.getloadavg()
     report = {"benchmark": "frames", "measured_at": datetime.now(UTC).isoformat(),
-              "machine": _machine(), "target_fps": TARGET_FPS, "runs": runs}
+              "machine": _machine(), "load_average_before": load_before,
+              "load_average_after": load_after, "target_fps": TARGET_FPS, "runs": runs,
+              "baseline_one_point": baseline}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "frames.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     for run in runs:
@@ -105,6 +116,9 @@ def main() -> None:
               f"(p95 frame {run['frame_ms_p95']:.1f} ms, {run['long_frames']} long frames, "
               f"{run['position_updates_per_s']:.1f} position updates/s) {verdict} "
               f"the {TARGET_FPS:.0f} fps target")
+    print(f"baseline: one point at {viewport[0]}x{viewport[1]}: {baseline['fps']:.1f} fps "
+          f"(the renderer's own ceiling); load average {load_before[0]:.2f} before, "
+          f"{load_after[0]:.2f} after")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ import { lineChart, timeline, type TimelineRow } from "./charts";
 import type { Focus } from "./detailPanel";
 import { h, replaceChildren, setText } from "./dom";
 import { clockTime, integer, percent } from "./format";
-import { isObj, list, num, str, time } from "./json";
-import { t } from "./i18n";
+import { isObj, list, num, str, time, type Obj } from "./json";
+import { t, type StringKey } from "./i18n";
 
 const DAY_MS = 24 * 3600_000;
 const HOUR_MS = 3600_000;
@@ -154,10 +154,39 @@ function signalView(x: unknown, start: number, end: number): HTMLElement {
       ? h(
           "ul",
           { class: "findings", "data-testid": "detector-findings" },
-          ...findings.slice(0, 10).map((f) => h("li", {}, `${t("detector")} ${str(f["channel"]) ?? "?"}: ${str(f["kind"]) ?? str(f["finding"]) ?? str(f["status"]) ?? ""}`)),
+          ...findingLines(findings).map((line) => h("li", {}, line)),
         )
       : h("p", { class: "tile-foot" }, t("detectorsOk")),
   );
+}
+
+const FINDINGS: Record<string, { key: StringKey; on: "detector" | "phase" | null }> = {
+  low_actuations: { key: "findingLowActuations", on: "detector" },
+  few_records: { key: "findingFewRecords", on: null },
+  max_out: { key: "findingMaxOut", on: "phase" },
+  force_off: { key: "findingForceOff", on: "phase" },
+  stuck_ped: { key: "findingStuckPed", on: "phase" },
+  stuck_on: { key: "findingStuckOn", on: "detector" },
+  detector_fault: { key: "findingDetectorFault", on: "detector" },
+};
+
+/** The watchdog's findings, one line per kind naming its detectors or phases (a finding recurs per window and day). */
+function findingLines(findings: Obj[]): string[] {
+  const byKind = new Map<string, Set<number>>();
+  for (const f of findings) {
+    const kind = str(f["kind"]) ?? "";
+    const subjects = byKind.get(kind) ?? new Set<number>();
+    const subject = num(f["subject"]);
+    if (subject !== null) subjects.add(subject);
+    byKind.set(kind, subjects);
+  }
+  return [...byKind.entries()].map(([kind, subjects]) => {
+    const known = FINDINGS[kind];
+    const what = known === undefined ? kind : t(known.key);
+    if (subjects.size === 0) return what;
+    const on = t(known?.on ?? "detector");
+    return `${what}: ${on} ${[...subjects].sort((a, b) => a - b).join(", ")}`;
+  });
 }
 
 function deskView(x: unknown): HTMLElement {

@@ -88,9 +88,12 @@ function cityOffset(ms: number): number {
   return Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second")) - Math.floor(ms / 1000) * 1000;
 }
 
-/** `ms` as the value of a datetime-local input, in the city's time zone ("2026-05-01T08:30"). */
-export function toCityInput(ms: number): string {
-  return new Date(ms + cityOffset(ms)).toISOString().slice(0, 16);
+/**
+ * `ms` as the value of a datetime-local input, in the city's time zone
+ * ("2026-05-01T08:30", or "2026-05-01T08:30:15" with `seconds` for an input of step 1).
+ */
+export function toCityInput(ms: number, seconds = false): string {
+  return new Date(ms + cityOffset(ms)).toISOString().slice(0, seconds ? 19 : 16);
 }
 
 /** A datetime-local value read in the city's time zone, or null when it is not one. */

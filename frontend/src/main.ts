@@ -160,7 +160,6 @@ const replayControls = new ReplayControls(
     seek: (at) => void replay?.seek(at),
     live: () => stopReplay(),
   },
-  Date.now(),
 );
 const historyPanel = new HistoryPanel();
 const nav = new Navigation(

@@ -400,7 +400,8 @@ export function parseServerMessage(raw: string): ServerMessage | null {
         return { type, stream: "brt", seq, vehicles: parseAll(x["vehicles"], parseBus) };
       }
       if (x["stream"] === "situations") {
-        const items = type === "snapshot" ? parseAll(x["situations"], parseSituation) : parseAll([x["situation"]], parseSituation);
+        // Snapshots, and deltas coalesced for a client that fell behind, carry a list; a plain delta one situation.
+        const items = Array.isArray(x["situations"]) ? parseAll(x["situations"], parseSituation) : parseAll([x["situation"]], parseSituation);
         return { type, stream: "situations", seq, situations: items, change: str(x["change"]) };
       }
       return null;

@@ -44,36 +44,41 @@ export class ReplayControls {
   private readonly speedLabel = h("label", { for: "replay-speed", class: "sr-only" });
   private readonly scrub = h("input", { type: "range", class: "scrub", "data-testid": "replay-scrub", min: "0", max: "0", step: String(STEP_MS), disabled: "" });
   private readonly position = h("output", { class: "replay-position", "data-testid": "replay-position", "aria-live": "polite" });
-  private readonly atIn = h("input", { type: "datetime-local", class: "control", "data-testid": "replay-at", id: "replay-at", disabled: "" });
+  /** To the second: a moment typed here may fall within the minute of an event. */
+  private readonly atIn = h("input", { type: "datetime-local", step: "1", class: "control", "data-testid": "replay-at", id: "replay-at", disabled: "" });
   private readonly atLabel = h("label", { for: "replay-at" });
   private readonly atBtn = h("button", { type: "submit", class: "action", "data-testid": "replay-go", disabled: "" });
   private readonly status = h("p", { class: "tile-foot", "data-testid": "replay-status" });
   private scrubbing = false;
+  /** Until the planner edits the range, it is "the last hour up to now", now being when it is loaded. */
+  private followingNow = true;
 
-  constructor(private readonly events: ReplayControlsEvents, now: number) {
-    this.startIn.value = toCityInput(now - HOUR_MS);
-    this.endIn.value = toCityInput(now);
+  constructor(private readonly events: ReplayControlsEvents) {
+    this.showRange(Date.now() - HOUR_MS, Date.now());
     const rangeForm = h(
       "form",
       { class: "range-form" },
       h("div", { class: "field" }, this.startLabel, this.startIn),
       h("div", { class: "field" }, this.endLabel, this.endIn),
       this.loadBtn,
-      this.liveBtn,
     );
     const atForm = h("form", { class: "at-form" }, h("div", { class: "field" }, this.atLabel, this.atIn), this.atBtn);
     this.element = h(
       "section",
       { class: "panel panel-replay", "data-testid": "replay", "aria-labelledby": "replay-title" },
-      this.title,
-      this.presets,
+      h("div", { class: "replay-head" }, this.title, this.presets, this.liveBtn),
       rangeForm,
       h("div", { class: "replay-bar" }, this.playBtn, this.speedLabel, this.speedSel, this.scrub, this.position),
-      atForm,
-      this.status,
+      h("div", { class: "replay-foot" }, atForm, this.status),
     );
+    for (const input of [this.startIn, this.endIn]) input.addEventListener("input", () => (this.followingNow = false));
     rangeForm.addEventListener("submit", (ev) => {
       ev.preventDefault();
+      if (this.followingNow) {
+        const end = Date.now();
+        this.loadRange(end - HOUR_MS, end);
+        return;
+      }
       const start = fromCityInput(this.startIn.value);
       const end = fromCityInput(this.endIn.value);
       if (start !== null && end !== null && start < end) this.events.load(start, end);
@@ -88,9 +93,8 @@ export class ReplayControls {
       const b = ev.target instanceof Element ? ev.target.closest<HTMLElement>("[data-span]") : null;
       if (b === null) return;
       const end = Date.now();
-      this.startIn.value = toCityInput(end - Number(b.dataset["span"]));
-      this.endIn.value = toCityInput(end);
-      rangeForm.requestSubmit();
+      this.followingNow = false;
+      this.loadRange(end - Number(b.dataset["span"]), end);
     });
     this.liveBtn.addEventListener("click", () => this.events.live());
     this.playBtn.addEventListener("click", () => (this.playBtn.getAttribute("aria-pressed") === "true" ? this.events.pause() : this.events.play()));
@@ -103,6 +107,17 @@ export class ReplayControls {
       this.scrubbing = false;
       this.events.seek(Number(this.scrub.value));
     });
+  }
+
+  /** Load a range to the millisecond (the fields show it to the minute). */
+  private loadRange(start: number, end: number): void {
+    this.showRange(start, end);
+    this.events.load(start, end);
+  }
+
+  private showRange(start: number, end: number): void {
+    this.startIn.value = toCityInput(start);
+    this.endIn.value = toCityInput(end);
   }
 
   render(view: ReplayView | null): void {
@@ -125,6 +140,7 @@ export class ReplayControls {
     this.liveBtn.hidden = !on;
     this.element.dataset["state"] = on ? (view.loading ? "loading" : "ready") : "off";
     if (view === null) {
+      if (this.followingNow) this.showRange(Date.now() - HOUR_MS, Date.now());
       setText(this.playBtn, `▶ ${t("play")}`);
       setText(this.position, t("showingLive"));
       this.position.dataset["value"] = "";
@@ -140,7 +156,7 @@ export class ReplayControls {
     setAttr(this.scrub, "aria-valuetext", dateTime(view.position));
     this.position.dataset["value"] = new Date(view.position).toISOString();
     if (!this.scrubbing) setText(this.position, dateTime(view.position));
-    if (document.activeElement !== this.atIn) this.atIn.value = toCityInput(view.position);
+    if (document.activeElement !== this.atIn) this.atIn.value = toCityInput(view.position, true);
     const socket = view.connection === "live" ? t("replayStreaming") : view.connection === "off" ? t("replayStatic") : t("connReconnecting");
     setText(this.status, `${view.loading ? `${t("loading")} · ` : ""}${socket}${view.error && view.error !== "replay-unavailable" ? ` · ${view.error}` : ""}`);
   }

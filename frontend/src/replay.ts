@@ -5,7 +5,7 @@
 // moment appears at once (and still appears if the replay socket is missing).
 
 import { getJson, wsUrl } from "./api";
-import { isObj, list } from "./json";
+import { isObj, list, str } from "./json";
 import { LiveConnection, type ConnectionState } from "./live";
 import { parseServerMessage } from "./parse";
 import type { SituationStore } from "./situations";
@@ -41,13 +41,23 @@ export function applyStreamMessage(msg: ServerMessage, store: Store, situations:
 export function stateAtMessages(x: unknown): ServerMessage[] {
   if (!isObj(x)) return [];
   const assets = isObj(x["assets"]) ? x["assets"] : {};
+  // A district's figures at T are as fresh as its newest car-park reading at or before T.
+  const newest = new Map<string, string>();
+  for (const site of list(assets["parking"]).filter(isObj)) {
+    const district = str(site["district"]);
+    const at = str(site["updated_at"]);
+    if (district === null || at === null) continue;
+    const held = newest.get(district);
+    if (held === undefined || Date.parse(at) > Date.parse(held)) newest.set(district, at);
+  }
   const districts = list(x["areas"])
     .filter(isObj)
     .map((a) => {
       const p = isObj(a["parking"]) ? a["parking"] : {};
       const capacity = Number(p["capacity"] ?? 0);
       const occupied = Number(p["occupied"] ?? 0);
-      return { code: a["code"], parking: { sites: p["car_parks"] ?? p["sites"], capacity, occupied, available: Math.max(0, capacity - occupied), occupancy: p["occupancy"] ?? null } };
+      const updated = newest.get(str(a["code"]) ?? "") ?? null;
+      return { code: a["code"], parking: { sites: p["car_parks"] ?? p["sites"], capacity, occupied, available: Math.max(0, capacity - occupied), occupancy: p["occupancy"] ?? null, updated_at: updated } };
     });
   const frames: unknown[] = [
     { type: "snapshot", stream: "districts", districts },

@@ -39,7 +39,7 @@ export class ParkingTile {
       "section",
       { class: "tile tile-live", "data-testid": "tile-parking", "data-state": "waiting" },
       this.title,
-      h("div", { class: "metric metric-main" }, this.occValue, this.occLabel),
+      h("div", { class: "metric metric-main metric-inline" }, this.occValue, this.occLabel),
       bar,
       h(
         "div",

@@ -30,7 +30,11 @@ async def browser() -> AsyncIterator[Browser]:
 async def sign_in(browser: Browser, base_url: str, username: str, path: str = "/") -> Page:
     """A fresh browser profile that opens the dashboard and signs in by typing."""
     context = await browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
-    page = await context.new_page()
+    return await sign_in_on(await context.new_page(), base_url, username, path)
+
+
+async def sign_in_on(page: Page, base_url: str, username: str, path: str = "/") -> Page:
+    """Open the dashboard in `page` and sign in by typing; returns once it is live."""
     await page.goto(base_url + path)
     await page.get_by_test_id("login-username").fill(username)
     await page.get_by_test_id("login-password").fill(PASSWORD)
