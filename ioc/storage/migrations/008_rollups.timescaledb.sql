@@ -8,6 +8,27 @@
 -- 006; the Apache-only build gets tables kept by the maintainer, as plain PostgreSQL does.
 -- Retention per feed (raw tables and the 1-minute aggregates) is applied at start-up from
 -- the settings by ioc.history.maintainer.apply_timescale_retention.
+-- A database that ran on plain PostgreSQL before TimescaleDB came holds these roll-ups as
+-- tables. They are derived data: drop them (and their watermarks) so that the aggregates take
+-- their names and the maintainer's one-off backfill rebuilds them from the raw rows.
+CREATE OR REPLACE FUNCTION ioc_rollup_drop_tables(rollups text[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    name  text;
+    width text;
+BEGIN
+    FOREACH name IN ARRAY rollups LOOP
+        FOREACH width IN ARRAY ARRAY['1h', '15m', '1m'] LOOP
+            IF EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(name || '_' || width)
+                       AND relkind = 'r') THEN
+                EXECUTE format('DROP TABLE %I', name || '_' || width);
+            END IF;
+        END LOOP;
+        DELETE FROM rollup_watermarks WHERE rollup = name;
+    END LOOP;
+END
+$$;
+
 DO $$
 BEGIN
     IF current_setting('timescaledb.license', true) IS DISTINCT FROM 'timescale' THEN
@@ -15,6 +36,7 @@ BEGIN
         PERFORM ioc_rollup_plain_tables();
         RETURN;
     END IF;
+    PERFORM ioc_rollup_drop_tables(ARRAY['parking', 'signals', 'brt', 'taps']);
 
     -- parking: Car-park occupancy readings, all vehicle types together.
     CREATE MATERIALIZED VIEW parking_1m
