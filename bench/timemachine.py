@@ -245,7 +245,7 @@ async def main(days: int, export_days: int, admin: str, redis_url: str) -> dict[
         conn.execute(f'CREATE DATABASE "{name}"')
     db = psycopg.conninfo.make_conninfo(admin, dbname=name)
     try:
-        report = await upgrade(db, allow_timescaledb=False)
+        report = await upgrade(db)
         print(f"loading {days} days into {name}", flush=True)
         began = time.perf_counter()
         counts = await _load(db, days, end)
