@@ -20,6 +20,8 @@ from ioc.auth.users import User, create_user, list_users, update_user
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 USERNAME = r"^[A-Za-z0-9._@-]{1,64}$"
+# A display name is text for people: no control characters (PostgreSQL refuses NUL anyway).
+DISPLAY_NAME = r"^[^\x00-\x1f\x7f]*$"
 
 
 class NewUser(BaseModel):
@@ -28,7 +30,7 @@ class NewUser(BaseModel):
     username: str = Field(pattern=USERNAME)
     role: Role
     password: str = Field(min_length=8, max_length=256)
-    display_name: str | None = Field(None, max_length=200)
+    display_name: str | None = Field(None, max_length=200, pattern=DISPLAY_NAME)
 
 
 class UserChange(BaseModel):
@@ -36,7 +38,7 @@ class UserChange(BaseModel):
 
     role: Role | None = None
     password: str | None = Field(None, min_length=8, max_length=256)
-    display_name: str | None = Field(None, max_length=200)
+    display_name: str | None = Field(None, max_length=200, pattern=DISPLAY_NAME)
     disabled: bool | None = None
 
 

@@ -7,15 +7,20 @@ headers (on every response, refusals included), body limits, NUL refusal, rate l
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ioc.api.limits import INGEST_PREFIX, RateLimits
 from ioc.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 HSTS = b"max-age=31536000; includeSubDomains"
 DOCS_PATHS = ("/docs", "/redoc")
@@ -166,9 +171,19 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _unstorable_data(request: Request, exc: Exception) -> JSONResponse:
+    """Data the database cannot take (a NUL in a text, a number out of range) came from the
+    request: the client's to fix, so 422 with the reason, not a server error."""
+    logger.info("%s %s: refused data: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": f"the request carries data the database cannot store: "
+                                   f"{str(exc).splitlines()[0]}"}, status_code=422)
+
+
 def protect(app: FastAPI, settings: Settings) -> None:
-    """Install rate limits, body limits, security headers and CORS on `app`."""
+    """Install rate limits, body limits, security headers and CORS on `app`, and turn text
+    the database cannot store into a 422."""
     security = settings.security
+    app.add_exception_handler(psycopg.DataError, _unstorable_data)
     app.add_middleware(RateLimits, settings=security, prefix=settings.redis.prefix)
     app.add_middleware(NoNulBytes)
     app.add_middleware(BodyLimit, max_bytes=security.max_body_bytes,

@@ -150,3 +150,12 @@ def test_the_audit_log_cannot_be_changed(server: Server) -> None:
             conn.execute("UPDATE audit_log SET actor = 'someone-else'")
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute("DELETE FROM audit_log")
+
+
+def test_a_display_name_with_control_characters_is_refused(server: Server) -> None:
+    response = httpx.patch(f"{server.base_url}/api/admin/users/viewer", headers=bearer("admin"),
+                           json={"display_name": "Lan\u0000 Nguyen"})
+    assert response.status_code == 422
+    named = httpx.patch(f"{server.base_url}/api/admin/users/viewer", headers=bearer("admin"),
+                        json={"display_name": "Nguyễn Thị Lan"})
+    assert named.status_code == 200 and named.json()["display_name"] == "Nguyễn Thị Lan"

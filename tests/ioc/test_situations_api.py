@@ -124,3 +124,15 @@ async def test_a_websocket_client_sees_situation_changes(city: Server) -> None:
                 if body["id"] == situation["id"]:
                     seen.append((message["change"], body["acknowledged_by"]))
         assert seen[-1] == ("acknowledged", "hoa.le")
+
+
+def test_text_the_database_cannot_store_is_refused_not_a_server_error(city: Server) -> None:
+    sid = _flash_situation(city, "sig-lang-ha-thai-ha")["id"]
+    base, op = f"{city.base_url}/api/situations/{sid}", bearer("operator")
+    for path, body in (("comment", {"text": "cột đèn\u0000 đổ"}),
+                       ("assign", {"assignee": "lan\u0000nguyen"}),
+                       ("resolve", {"note": "\u0000"})):
+        response = httpx.post(f"{base}/{path}", headers=op, json=body)
+        assert response.status_code == 422, (path, response.text)
+    detail = httpx.get(base, headers=op).json()
+    assert detail["comments"] == [] and detail["status"] == "open", detail["status"]
