@@ -12,6 +12,8 @@ the extension, /ws/live sends through ASGI alone.
 
 from __future__ import annotations
 
+import socket
+from asyncio import BaseTransport
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +21,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 
 EXTENSION = "ioc.websocket.write"
+# Enough for several seconds of a busy subscription; the kernel doubles it for bookkeeping.
+SEND_BUFFER_BYTES = 256 * 1024
 
 
 class FrameWriter:
@@ -53,6 +57,15 @@ class FrameWriter:
 
 class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
     """Uvicorn's sans-I/O WebSocket protocol, offering a `FrameWriter` to the application."""
+
+    def connection_made(self, transport: BaseTransport) -> None:
+        """Cap the kernel's send buffer, so that a client that stops reading backs up into
+        the application's queue (where its backlog is coalesced, or it is disconnected)
+        rather than into megabytes the kernel would still deliver late."""
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+        super().connection_made(transport)
 
     async def run_asgi(self) -> None:
         """Run the application with the writer in `scope["extensions"]`."""
