@@ -31,7 +31,7 @@ run: install
 test: install chromium
 	$(BIN)/pytest
 
-## bench: ingest per feed against raw COPY, and point-in-area assignment
+## bench: every benchmark (ingest, areas, live, history, time machine, situations, frames) and the fault counts
 bench: install chromium
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.assign
@@ -40,6 +40,7 @@ bench: install chromium
 	$(BIN)/python -m bench.timemachine
 	$(BIN)/python -m bench.situations
 	$(BIN)/python -m bench.frames
+	IOC_FAULTS_REPORT=bench/results/faults.json $(BIN)/pytest -q -s tests/ioc/test_fault_*.py
 
 ## lint: ruff, mypy (strict) and the TypeScript type-check
 lint: install

@@ -1,7 +1,10 @@
-"""What each fault test counted, gathered into bench/results/faults.json for the record."""
+"""What each fault test counted: printed always, and merged into the JSON file named by
+`IOC_FAULTS_REPORT` when set (`make bench` sets it to bench/results/faults.json), so that
+`make test` leaves the tree as it found it."""
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -9,7 +12,6 @@ from pathlib import Path
 
 import orjson
 
-REPORT = Path(__file__).resolve().parents[2] / "bench" / "results" / "faults.json"
 _LOCK = threading.Lock()
 
 
@@ -29,10 +31,15 @@ def record(counts: FaultCounts) -> None:
     """Print the counts and merge them into the report (one entry per fault, newest wins)."""
     print(f"fault {counts.fault}: accepted={counts.accepted} stored={counts.stored} "
           f"lost={counts.lost} duplicated={counts.duplicated} {counts.note}")
+    target = os.environ.get("IOC_FAULTS_REPORT")
+    if not target:
+        return
+    report_path = Path(target)
     with _LOCK:
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        report = orjson.loads(REPORT.read_bytes()) if REPORT.exists() else {"faults": {}}
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report = orjson.loads(report_path.read_bytes()) if report_path.exists() \
+            else {"faults": {}}
         report["faults"][counts.fault] = {
             **asdict(counts), "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        REPORT.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2
+        report_path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2
                                         | orjson.OPT_SORT_KEYS))
