@@ -114,11 +114,6 @@ class ParkingSimulator:
                 return
         raise KeyError(f"no car park {site_id!r} in the simulation")
 
-    @property
-    def site_count(self) -> int:
-        """Number of simulated car parks."""
-        return len(self._sites)
-
     def snapshot(self) -> dict[str, Any]:
         """Advance the simulation one step and return the occupancy document."""
         stamp = self._now()

@@ -20,10 +20,7 @@ from redis import Redis as SyncRedis
 from feeds.registry import FEEDS
 from ioc.embedded import embedded_services
 from ioc.storage.migrate import upgrade
-from tests.auth import access_token, bearer
 from tests.ioc.server import Server, running
-
-__all__ = ["access_token", "bearer"]
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT.parent / "shared" / "data"

@@ -138,8 +138,7 @@ async def rotate(key_id: str, body: Rotation, state: State, admin: Admin) -> Iss
         issued = await rotate_key(conn, key_id, body.grace_s, admin.username)
         if issued is None:
             raise HTTPException(404, f"no live key {key_id!r}")
-        new_id, key = issued
-        feed = next(k.feed for k in await list_keys(conn) if k.key_id == new_id)
+        new_id, key, feed = issued
         await record(conn, admin, "key.rotate", key_id,
                      detail={"replacement": new_id, "grace_s": body.grace_s})
     return IssuedKey(key_id=new_id, feed=feed, key=key)

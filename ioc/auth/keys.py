@@ -45,8 +45,9 @@ async def create_key(conn: AsyncConnection[Any], feed: str, created_by: str) -> 
 
 
 async def rotate_key(conn: AsyncConnection[Any], key_id: str, grace_s: int,
-                     actor: str) -> tuple[str, str] | None:
-    """A replacement for a live key; the old one keeps working for `grace_s` seconds."""
+                     actor: str) -> tuple[str, str, str] | None:
+    """A replacement for a live key (its id, secret and feed); the old one keeps working for
+    `grace_s` seconds."""
     row = await (await conn.execute(
         "UPDATE api_keys SET expires_at = least(coalesce(expires_at, 'infinity'),"
         " now() + make_interval(secs => %s)) WHERE key_id = %s AND revoked_at IS NULL"
@@ -54,7 +55,8 @@ async def rotate_key(conn: AsyncConnection[Any], key_id: str, grace_s: int,
     )).fetchone()
     if row is None:
         return None
-    return await create_key(conn, row[0], actor)
+    feed = str(row[0])
+    return (*await create_key(conn, feed, actor), feed)
 
 
 async def revoke_key(conn: AsyncConnection[Any], key_id: str) -> bool:

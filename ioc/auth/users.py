@@ -55,14 +55,6 @@ async def create_user(conn: AsyncConnection[Any], username: str, role: Role, pas
     return _user(row)
 
 
-async def get_user(conn: AsyncConnection[Any], username: str) -> User | None:
-    """One user, or None."""
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(f"SELECT {_COLUMNS} FROM users WHERE username = %s", (username,))
-    row = await cur.fetchone()
-    return None if row is None else _user(row)
-
-
 async def list_users(conn: AsyncConnection[Any]) -> list[User]:
     """Every user, by name."""
     cur = conn.cursor(row_factory=dict_row)

@@ -192,12 +192,6 @@ def load_rulebook(rules_path: Path, procedures_path: Path) -> RuleBook:
         raise RulesError(f"invalid rules in {rules_path} / {procedures_path}:\n{err}") from err
 
 
-def raise_severity(severity: str) -> Severity:
-    """One step more severe (critical stays critical)."""
-    index = SEVERITIES.index(severity)
-    return SEVERITIES[min(index + 1, len(SEVERITIES) - 1)]
-
-
 def worst(a: str, b: str) -> Severity:
     """The more severe of two severities."""
     return SEVERITIES[max(SEVERITIES.index(a), SEVERITIES.index(b))]

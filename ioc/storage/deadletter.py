@@ -45,9 +45,3 @@ async def recent_dead_letters(
         {"received_at": at.isoformat(), "reason": reason, "payload": payload}
         for at, reason, payload in await cur.fetchall()
     ]
-
-
-async def dead_letter_counts(conn: psycopg.AsyncConnection) -> dict[str, int]:
-    """How many records each feed has had rejected, all time."""
-    cur = await conn.execute("SELECT feed, count(*) FROM dead_letter GROUP BY feed")
-    return {feed: int(n) for feed, n in await cur.fetchall()}
