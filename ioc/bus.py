@@ -6,7 +6,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from redis.exceptions import ResponseError
 
 from feeds.base import Observation, Rejected, reason_kind
 from feeds.runner import FeedHealth
+from ioc.supervise import TaskState
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +161,22 @@ class RedisBus:
         """Everything recorded about a feed, as strings."""
         raw: Any = await self.redis.hgetall(self._health_key(feed))
         return {k.decode(): v.decode() for k, v in raw.items()}
+
+    async def report_tasks(self, process: str, tasks: Sequence[TaskState], ttl_s: int) -> None:
+        """Record a process's supervised tasks; the report expires if the process dies."""
+        key = f"{self.prefix}:tasks:{process}"
+        body = orjson.dumps([asdict(t) for t in tasks])
+        await self.redis.set(key, body, ex=ttl_s)
+
+    async def task_reports(self) -> dict[str, list[dict[str, Any]]]:
+        """The supervised tasks of every live process, by process name."""
+        reports: dict[str, list[dict[str, Any]]] = {}
+        start = len(self.prefix) + len(":tasks:")
+        async for key in self.redis.scan_iter(match=f"{self.prefix}:tasks:*", count=200):
+            body = await self.redis.get(key)
+            if body is not None:
+                reports[_text(key)[start:]] = orjson.loads(body)
+        return reports
 
     async def ensure_groups(
         self, feeds: Sequence[str], group: str = GROUP, dead: bool = True

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from feeds.clock import MAX_SPEED, Clock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEV_CARD_KEY = "development-only-card-hash-key"
@@ -169,6 +172,26 @@ class LiveSettings(BaseModel):
     max_message_bytes: int = Field(65_536, ge=256)
 
 
+class ClockSettings(BaseModel):
+    """The city's clock: real time unless a demo or a test starts it elsewhere or faster."""
+
+    # The simulated city starts at this moment (with its zone, e.g. 2026-12-03T01:00+07:00).
+    start: datetime | None = None
+    # A time-lapse: city seconds per real second.
+    speed: float = Field(1.0, ge=1.0, le=MAX_SPEED)
+
+    @field_validator("start")
+    @classmethod
+    def _needs_zone(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("IOC_CLOCK__START needs a UTC offset, e.g. 2026-12-03T01:00+07:00")
+        return value
+
+    def build(self) -> Clock:
+        """The process's one clock."""
+        return Clock(self.start, self.speed)
+
+
 class Settings(BaseSettings):
     """Everything the service and its workers read from the environment."""
 
@@ -201,6 +224,9 @@ class Settings(BaseSettings):
     live: LiveSettings = Field(default_factory=LiveSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
+    clock: ClockSettings = Field(default_factory=ClockSettings)
+    # Log lines as text for people, or one JSON object per line for a log pipeline.
+    log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
     def _production_needs_real_servers_and_secrets(self) -> Settings:
