@@ -19,4 +19,7 @@ COPY --from=dashboard /src/frontend/dist frontend/dist
 ENV IOC_CITY_PACK=/app/packs/hanoi IOC_FRONTEND_DIST=/app/frontend/dist
 USER ioc
 EXPOSE 8000
+# The API role's check; docker-compose.yml gives the writer and feeds roles theirs.
+HEALTHCHECK --interval=15s --timeout=10s --start-period=60s --retries=4 \
+    CMD ["ioc", "health", "--role", "api"]
 CMD ["ioc", "api"]

@@ -33,6 +33,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from bench.ingest import PACK, RESULTS, _machine, _servers
+from feeds.clock import Clock
 from geo import AreaIndex, CityPack, load_pack
 from ioc.history.maintainer import Maintainer
 from ioc.history.rollups import queue_targets
@@ -197,7 +198,8 @@ async def main(days: int, runs: int) -> dict[str, Any]:
             try:
                 end = START + timedelta(days=days)
                 began = time.perf_counter()
-                await Maintainer(pool, HistorySettings(), targets, report.mode).run_once(end)
+                await Maintainer(pool, HistorySettings(), targets, report.mode,
+                                 Clock.pinned(end)).run_once()
                 rollup_s = time.perf_counter() - began
                 async with pool.connection() as conn:
                     await conn.execute("ANALYZE")

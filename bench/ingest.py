@@ -28,6 +28,7 @@ import psycopg
 from redis.asyncio import Redis
 
 from bench.workloads import WORKLOADS, Workload
+from feeds.clock import Clock
 from feeds.runner import FeedRunner
 from geo import AreaIndex, CityPack, load_pack
 from ioc.bus import RedisBus
@@ -55,7 +56,8 @@ def _produce(
         pack = load_pack(PACK)
         index = AreaIndex(pack.layer(pack.default_layer))
         redis = Redis.from_url(redis_url)
-        runner = FeedRunner(work.build(source, pack), RedisBus(redis, prefix), index.assign)
+        runner = FeedRunner(work.build(source, pack), RedisBus(redis, prefix), index.assign,
+                            now=Clock().now)
         started.set()
         while queue:
             await runner.run_once()

@@ -4,6 +4,10 @@ Real time by default. A demo or a test starts the simulated city at another mome
 (`start`) and may run it faster (`speed`, a time-lapse); a test may also hold it still and
 move it by hand. Only elapsed time is read from the machine, through a monotonic counter,
 so nothing depends on the time of day the process happens to run at.
+
+What measures real requests rather than the city stays on the machine's time: token and
+session expiry, rate-limit windows and ingest throughput (a time-lapse demo must not expire a
+sign-in sixty times faster).
 """
 
 from __future__ import annotations

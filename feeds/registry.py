@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from feeds.base import Feed, FeedError
+from feeds.clock import Clock
 from feeds.parking import ParkingFeed
 from feeds.parking_sessions import ParkingSessionsFeed, site_positions
 from feeds.parking_status import StatusMemory
 from feeds.queues.feed import QueuesFeed
 from feeds.queues.online_feed import OnlineServicesFeed, OnlineSimulator
-from feeds.queues.points import load_service_points
+from feeds.queues.points import PointError, Sessions, load_service_points, parse_opening_hours
 from feeds.queues.simulator import QueueSimulator
+from feeds.schedule import Hours, opening_hours
 from feeds.sessions_simulator import SessionSimulator
 from feeds.signals.feed import SignalsFeed, locations_from_features
 from feeds.signals.simulator import SignalSimulator
 from feeds.simulator import ParkingSimulator
 from feeds.transit.feed import BrtTripFeed, BrtVehicleFeed
 from feeds.transit.gtfs_static import load_gtfs
+from feeds.transit.schedule import service_spans
 from feeds.transit.simulator import BrtSimulator
 from feeds.transit.taps_feed import TapsFeed, TapSimulator
 from geo import CityPack
+
+logger = logging.getLogger(__name__)
 
 
 class UnknownFeed(KeyError):
@@ -49,9 +55,9 @@ async def _pushed_only() -> bytes:
 
 
 @functools.cache
-def _brt_simulator(gtfs: Path) -> BrtSimulator:
+def _brt_simulator(gtfs: Path, clock: Clock) -> BrtSimulator:
     # Both BRT feeds report the same simulated buses, so they share one simulator.
-    return BrtSimulator(load_gtfs(gtfs))
+    return BrtSimulator(load_gtfs(gtfs), now=clock.now)
 
 
 def _gtfs(pack: CityPack) -> Path:
@@ -64,24 +70,26 @@ def _districts(pack: CityPack) -> list[str]:
     return pack.layer(pack.default_layer).codes
 
 
-def simulator_for(name: str, pack: CityPack) -> tuple[Source, object]:
-    """The simulated source of a feed, and the simulator behind it (for injecting faults)."""
+def simulator_for(name: str, pack: CityPack, clock: Clock) -> tuple[Source, object]:
+    """The simulated source of a feed on the city's clock, and the simulator behind it (for
+    injecting faults)."""
     simulator: object
+    zone, now = pack.timezone, clock.now
     if name == "parking":
-        simulator = ParkingSimulator(pack.asset_features("parking"), timezone=pack.timezone)
+        simulator = ParkingSimulator(pack.asset_features("parking"), timezone=zone, now=now)
     elif name == "parking_sessions":
-        simulator = SessionSimulator(pack.asset_features("parking"), timezone=pack.timezone)
+        simulator = SessionSimulator(pack.asset_features("parking"), timezone=zone, now=now)
     elif name == "queues":
         points = load_service_points(pack.asset_features("service_points"))
-        simulator = QueueSimulator(points.values(), timezone=pack.timezone)
+        simulator = QueueSimulator(points.values(), timezone=zone, now=now)
     elif name == "online_services":
-        simulator = OnlineSimulator(_districts(pack), timezone=pack.timezone)
+        simulator = OnlineSimulator(_districts(pack), timezone=zone, now=now)
     elif name == "signals":
-        simulator = SignalSimulator(pack.asset_features("signals"), timezone=pack.timezone)
+        simulator = SignalSimulator(pack.asset_features("signals"), timezone=zone, now=now)
     elif name == "brt_taps":
-        simulator = TapSimulator(load_gtfs(_gtfs(pack)))
+        simulator = TapSimulator(load_gtfs(_gtfs(pack)), now=now)
     elif name in ("brt_vehicles", "brt_trips"):
-        brt = _brt_simulator(_gtfs(pack))
+        brt = _brt_simulator(_gtfs(pack), clock)
         return (brt.fetch_vehicle_positions if name == "brt_vehicles"
                 else brt.fetch_trip_updates), brt
     else:
@@ -141,19 +149,69 @@ FEEDS: dict[str, Callable[[FeedContext], Feed]] = {
 # How stale a feed's newest observation may be before /api/health calls it lagging: queue
 # desks report once a simulated minute, car parks every few seconds; online counts are per
 # day, so their newest "time" is the start of today.
+DEFAULT_ALLOWANCE_S = 60.0
 LAG_ALLOWANCE_S: dict[str, float] = {
     "parking": 30.0, "parking_sessions": 600.0, "queues": 120.0, "online_services": 90000.0,
     "signals": 60.0, "brt_vehicles": 60.0, "brt_trips": 120.0, "brt_taps": 600.0,
 }
 
 
+def lag_allowance(feed: str, clock: Clock) -> float:
+    """City seconds a feed's newest observation may lag before it is late: sources poll in
+    real seconds, so under a time-lapse clock the allowance stretches with its speed."""
+    return LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S) * clock.speed
+
+
+# Hours read once per feed and pack: health and the situations engine ask on every check.
+_HOURS: dict[tuple[str, Path], Hours] = {}
+
+
+def feed_hours(name: str, pack: CityPack) -> Hours:
+    """When the named feed's source is scheduled to report (at any hour unless it keeps hours)."""
+    key = (name, pack.root)
+    if key not in _HOURS:
+        _HOURS[key] = _hours(name, pack)
+    return _HOURS[key]
+
+
+def _hours(name: str, pack: CityPack) -> Hours:
+    if name in ("brt_vehicles", "brt_trips", "brt_taps") and pack.gtfs_path is not None:
+        gtfs = load_gtfs(pack.gtfs_path)
+        # Fares are tapped to board, which ends when the last bus of a span sets out.
+        boarding = name == "brt_taps"
+        return Hours(functools.partial(service_spans, gtfs, boarding=boarding), gtfs.timezone)
+    if name == "queues":
+        points = load_service_points(pack.asset_features("service_points"))
+        return opening_hours((p.sessions for p in points.values()), pack.timezone)
+    if name == "parking_sessions":
+        # Sessions start only at an open car park; occupancy snapshots report closed ones too.
+        return opening_hours(_car_park_sessions(pack), pack.timezone)
+    return Hours.always()
+
+
+def _car_park_sessions(pack: CityPack) -> list[Sessions]:
+    sessions: list[Sessions] = []
+    for feature in pack.asset_features("parking"):
+        props = feature["properties"]
+        try:
+            sessions.append(parse_opening_hours(str(props["opening_hours"])))
+        except (KeyError, PointError) as err:
+            # Judged as open at any hour: an unreadable entry must not hide a silent feed.
+            logger.warning("car park %s: opening hours unreadable, taken as always open: %s",
+                           props.get("id"), err)
+            sessions.append(dict.fromkeys(range(7), ((0, 24 * 60),)))
+    return sessions
+
+
 def build_feed(
-    name: str, pack: CityPack, source: Source | None = None, interval_s: float | None = None,
+    name: str, pack: CityPack, source: Source | Clock, interval_s: float | None = None,
     card_key: bytes = b"",
 ) -> Feed:
-    """Build the named feed for a city pack, on its simulator unless a source is given."""
-    return _factory(name)(FeedContext(pack, source or simulator_for(name, pack)[0], interval_s,
-                                      card_key))
+    """Build the named feed for a city pack from a source, or on its simulator when given
+    the clock the simulation runs on."""
+    if isinstance(source, Clock):
+        source = simulator_for(name, pack, source)[0]
+    return _factory(name)(FeedContext(pack, source, interval_s, card_key))
 
 
 def build_parser(name: str, pack: CityPack, card_key: bytes = b"") -> Feed:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from feeds.base import AreaAssigner, Feed, Observation, Parsed, Rejected, geo_tag
@@ -48,8 +48,11 @@ class FeedHealth:
 class FeedRunner:
     """Drives one feed: one fetch per interval, exponential backoff when the source fails."""
 
-    def __init__(self, feed: Feed, sink: Sink, assign: AreaAssigner) -> None:
+    def __init__(
+        self, feed: Feed, sink: Sink, assign: AreaAssigner, *, now: Callable[[], datetime]
+    ) -> None:
         self.feed = feed
+        self._now = now
         self.health = FeedHealth()
         self._sink = sink
         self._assign = assign
@@ -105,7 +108,7 @@ class FeedRunner:
             )
         self.health.consecutive_failures = 0
         self.health.last_error = None
-        self.health.last_success = datetime.now(UTC)
+        self.health.last_success = self._now()
 
     async def report(self) -> None:
         """Hand the current health to the sink (never raises)."""

@@ -18,7 +18,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,7 +65,8 @@ class SessionSimulator:
         sites: Sequence[dict[str, Any]],
         timezone: str = "Asia/Ho_Chi_Minh",
         seed: int = 2017,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        now: Callable[[], datetime],
     ) -> None:
         self._tz = ZoneInfo(timezone)
         self._now = now

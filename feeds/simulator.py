@@ -6,7 +6,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,7 +82,8 @@ class ParkingSimulator:
         sites: Sequence[dict[str, Any]],
         timezone: str = "Asia/Ho_Chi_Minh",
         seed: int = 2017,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        now: Callable[[], datetime],
     ) -> None:
         self._rng = random.Random(seed)
         self._tz = ZoneInfo(timezone)

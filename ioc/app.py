@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
+from feeds.clock import Clock
 from feeds.registry import build_parser
 from feeds.runner import FeedRunner
 from geo import load_pack
@@ -25,6 +26,7 @@ from ioc.api import (
     ingest,
     live,
     measures,
+    metrics,
     opendata,
     parking,
     situations,
@@ -51,8 +53,9 @@ class ConfigurationError(RuntimeError):
     """The settings lack something this process needs."""
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the API application for `settings` (URLs must be resolved by the caller)."""
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """Build the API application for `settings` (URLs must be resolved by the caller), on the
+    process's clock (one is built from the settings when none is given)."""
     if settings.database.url is None or settings.redis.url is None:
         raise ConfigurationError("create_app needs database and Redis URLs")
     database_url, redis_url = settings.database.url, settings.redis.url
@@ -60,18 +63,20 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pack = load_pack(settings.city_pack)
+        city_clock = clock or settings.clock.build()
         layer = pack.layer(pack.default_layer)
         report = await upgrade(database_url, settings.database.timescaledb == "auto")
         pool = await open_pool(database_url, settings.database.pool_min, settings.database.pool_max)
         redis = Redis.from_url(redis_url)
         bus = RedisBus(redis, settings.redis.prefix)
         layer_set = LayerSet(pack)
-        hub = build_hub(bus, pool, pack, layer_set, settings.live)
+        hub = build_hub(bus, pool, pack, layer_set, settings.live, city_clock)
         await hub.start()
         index = layer_set.get(pack.default_layer)[1]
         # Pushed batches go through the same parse, geo-tag and publish path as polled ones.
         runners = {
-            name: FeedRunner(build_parser(name, pack, settings.card_key), bus, index.assign)
+            name: FeedRunner(build_parser(name, pack, settings.card_key), bus, index.assign,
+                              now=city_clock.now)
             for name in settings.feeds
         }
         app.state.ioc = AppState(
@@ -79,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
             pool=pool, bus=bus, hub=hub, mode=report.mode, runners=runners,
             layers=layer_set,
             oidc=OidcVerifier(settings.auth.oidc) if settings.auth.oidc else None,
+            clock=city_clock,
         )
         await ensure_first_users(pool, settings)
         try:
@@ -96,7 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     protect(app, settings)
     describe_errors(app)
-    for module in (health, auth, admin, city, areas, parking, measures, ingest, faults,
+    for module in (health, metrics, auth, admin, city, areas, parking, measures, ingest, faults,
                    situations, history, opendata, timemachine, export, live):
         app.include_router(module.router)
     if (settings.frontend_dist / "index.html").exists():

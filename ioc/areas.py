@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -52,18 +53,21 @@ class AreaFigures:
         }
 
 
-async def _rows(conn: psycopg.AsyncConnection, sql: str) -> list[tuple[Any, ...]]:
-    return list(await (await conn.execute(sql.encode())).fetchall())
+async def _rows(
+    conn: psycopg.AsyncConnection, sql: str, params: tuple[Any, ...]
+) -> list[tuple[Any, ...]]:
+    return list(await (await conn.execute(sql.encode(), params or None)).fetchall())
 
 
 async def area_figures(
-    conn: psycopg.AsyncConnection, index: AreaIndex
+    conn: psycopg.AsyncConnection, index: AreaIndex, now: datetime
 ) -> dict[str, AreaFigures]:
-    """Every unit of the index's layer with its live figures (units with none included)."""
+    """Every unit of the index's layer with its live figures at `now` (units with none
+    included)."""
     figures = {code: AreaFigures() for code in index.layer.codes}
 
-    async def assign(sql: str) -> list[tuple[str, tuple[Any, ...]]]:
-        rows = await _rows(conn, sql)
+    async def assign(sql: str, *params: Any) -> list[tuple[str, tuple[Any, ...]]]:
+        rows = await _rows(conn, sql, params)
         codes = index.assign([r[0] for r in rows], [r[1] for r in rows])
         return [(code, row[2:]) for code, row in zip(codes, rows, strict=True)
                 if code is not None]
@@ -87,6 +91,7 @@ async def area_figures(
         figures[code].waiting += waiting
         figures[code].counters_open += counters
     for code, _ in await assign(
-            "SELECT lon, lat FROM brt_vehicle_latest WHERE time > now() - interval '10 minutes'"):
+            "SELECT lon, lat FROM brt_vehicle_latest WHERE time > %s - interval '10 minutes'",
+            now):
         figures[code].buses += 1
     return figures

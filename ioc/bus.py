@@ -102,7 +102,8 @@ class RedisBus:
         return f"{self.prefix}:health:{feed}"
 
     async def publish(self, feed: str, observations: Sequence[Observation]) -> None:
-        """Append observations to the feed's stream (accepted once this returns).
+        """Append observations to the feed's stream (accepted once this returns), and count
+        them, and those outside every district, in the feed's health.
 
         Large batches are split so that no entry grows past ENTRY_MAX observations.
         """
@@ -111,6 +112,9 @@ class RedisBus:
             for start in range(0, len(observations), ENTRY_MAX):
                 chunk = observations[start : start + ENTRY_MAX]
                 pipe.xadd(key, {"records": orjson.dumps([o.to_record() for o in chunk])})
+            pipe.hincrby(self._health_key(feed), "accepted_total", len(observations))
+            outside = sum(1 for o in observations if getattr(o, "district", None) is None)
+            pipe.hincrby(self._health_key(feed), "outside_total", outside)
             await pipe.execute()
 
     async def reject(self, feed: str, rejected: Sequence[Rejected]) -> None:
@@ -168,6 +172,10 @@ class RedisBus:
         body = orjson.dumps([asdict(t) for t in tasks])
         await self.redis.set(key, body, ex=ttl_s)
 
+    async def forget_tasks(self, process: str) -> None:
+        """Drop a process's task report (it stopped cleanly: nothing of it runs any more)."""
+        await self.redis.delete(f"{self.prefix}:tasks:{process}")
+
     async def task_reports(self) -> dict[str, list[dict[str, Any]]]:
         """The supervised tasks of every live process, by process name."""
         reports: dict[str, list[dict[str, Any]]] = {}
@@ -212,14 +220,21 @@ class RedisBus:
     async def claim_abandoned(
         self, consumer: str, keys: Sequence[str], idle_ms: int, group: str = GROUP
     ) -> int:
-        """Take over entries that another consumer of the group read but never acknowledged."""
+        """Take over entries that another consumer of the group read and has left
+        unacknowledged for `idle_ms` or more; return how many. Streams the group does not
+        read (yet) are skipped."""
         claimed = 0
         for key in keys:
             cursor = "0-0"
             while True:
-                reply: Any = await self.redis.xautoclaim(
-                    key, group, consumer, min_idle_time=idle_ms, start_id=cursor, count=500
-                )
+                try:
+                    reply: Any = await self.redis.xautoclaim(
+                        key, group, consumer, min_idle_time=idle_ms, start_id=cursor, count=500
+                    )
+                except ResponseError as err:
+                    if "NOGROUP" not in str(err):
+                        raise
+                    break
                 claimed += len(reply[1])
                 cursor = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
                 if cursor == "0-0":

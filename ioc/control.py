@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from feeds.clock import Clock
 from feeds.faults import FaultError, FaultRequest, inject
 from ioc.bus import RedisBus
 
@@ -31,21 +32,21 @@ async def request_fault(bus: RedisBus, request: FaultRequest) -> int:
 
 
 async def listen_for_faults(bus: RedisBus, simulators: dict[str, object],
-                            stop: asyncio.Event) -> None:
-    """Apply fault requests to this worker's simulators until `stop`."""
+                            stop: asyncio.Event, clock: Clock) -> None:
+    """Apply fault requests to this worker's simulators, from the clock's now, until `stop`."""
     pubsub = bus.redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(_channel(bus))
     try:
         while not stop.is_set():
             message = await pubsub.get_message(timeout=1.0)
             if message is not None:
-                _apply(simulators, message["data"])
+                _apply(simulators, message["data"], clock.now())
     finally:
         with contextlib.suppress(ConnectionError, OSError):
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
-def _apply(simulators: dict[str, object], raw: bytes) -> None:
+def _apply(simulators: dict[str, object], raw: bytes, now: datetime) -> None:
     try:
         request = FaultRequest(**orjson.loads(raw))
     except (orjson.JSONDecodeError, TypeError) as err:
@@ -55,7 +56,7 @@ def _apply(simulators: dict[str, object], raw: bytes) -> None:
     if simulator is None:
         return  # another worker runs that feed
     try:
-        done = inject(simulator, request, datetime.now(UTC))
+        done = inject(simulator, request, now)
     except FaultError as err:
         logger.warning("fault request refused: %s", err)
         return

@@ -81,7 +81,8 @@ async def import_file(
     bus = RedisBus(redis, settings.redis.prefix)
     report = ImportReport()
     try:
-        runner = FeedRunner(build_parser(feed, pack, settings.card_key), bus, index.assign)
+        runner = FeedRunner(build_parser(feed, pack, settings.card_key), bus, index.assign,
+                            now=settings.clock.build().now)
         await _stream(runner, feed, path, mapping, speed, report)
         if store:
             await _commit(settings, bus, feed)

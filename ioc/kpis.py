@@ -160,7 +160,7 @@ async def area_kpis(conn: psycopg.AsyncConnection, pack: CityPack, layer: str,
     (`figures`: the live figures when the caller has them already)."""
     targets = {**DEFAULT_TARGETS, **pack.manifest.get("kpi", {}).get("targets", {})}
     weights = {**DEFAULT_WEIGHTS, **pack.manifest.get("kpi", {}).get("weights", {})}
-    figures = figures if figures is not None else await area_figures(conn, index)
+    figures = figures if figures is not None else await area_figures(conn, index, at)
     parts = [await queue_kpis(conn, pack, index, at)]
     if pack.gtfs_path is not None:
         parts.append(await brt_kpis(conn, load_gtfs(pack.gtfs_path), index, at))

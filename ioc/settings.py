@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -58,12 +60,20 @@ class PushKey(BaseModel):
     sha256: str
 
 
+def instance_name() -> str:
+    """This process among its peers: its host name and pid."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 class IngestSettings(BaseModel):
-    """Batching of the writer."""
+    """Batching of the writer, and its part in the writers' consumer group."""
 
     batch_entries: int = 200
     block_ms: int = 1000
-    consumer: str = "writer-1"
+    # Unique by default, so that scaled writers never share one name (and its pending entries).
+    consumer: str = Field(default_factory=lambda: f"writer-{instance_name()}")
+    # Entries another writer read but left unacknowledged this long are taken over.
+    claim_idle_ms: int = Field(60_000, gt=0)
 
 
 class SituationSettings(BaseModel):
@@ -73,7 +83,7 @@ class SituationSettings(BaseModel):
     # None: the city pack's rules.json and procedures.json.
     rules_file: Path | None = None
     procedures_file: Path | None = None
-    consumer: str = "rules-1"
+    consumer: str = Field(default_factory=lambda: f"rules-{instance_name()}")
     batch_entries: int = Field(100, gt=0)
     block_ms: int = Field(500, gt=0)
     # Durations, feed lag and escalation every tick_s; stored measures every measure_every_s.
@@ -123,6 +133,9 @@ class SecuritySettings(BaseModel):
     login_per_minute: int = Field(30, gt=0)
     ingest_per_minute_per_key: int = Field(600, gt=0)
     ingest_per_minute_per_ip: int = Field(1200, gt=0)
+    # A bearer token that lets a Prometheus scraper read /metrics (admins may read it too);
+    # empty or unset: admins only.
+    metrics_token: str | None = None
 
 
 # Raw rows per feed: two years of occupancy and queues; card taps, pseudonymous but personal

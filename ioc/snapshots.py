@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -44,10 +45,10 @@ async def queues_snapshot(pool: AsyncConnectionPool) -> dict[str, Any]:
             "points": points}
 
 
-async def brt_snapshot(pool: AsyncConnectionPool) -> dict[str, Any]:
-    """Every bus's latest position."""
+async def brt_snapshot(pool: AsyncConnectionPool, now: datetime) -> dict[str, Any]:
+    """The latest position of every bus on the road at `now`."""
     async with pool.connection() as conn:
-        return {"vehicles": await brt_vehicles(conn)}
+        return {"vehicles": await brt_vehicles(conn, now=now)}
 
 
 async def signals_snapshot(pool: AsyncConnectionPool) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
 
+from feeds.clock import Clock
 from feeds.runner import FeedRunner
 from geo import AreaIndex, BoundaryLayer, CityPack
 from ioc.auth.oidc import OidcVerifier
@@ -31,3 +32,5 @@ class AppState:
     runners: dict[str, FeedRunner]
     layers: LayerSet
     oidc: OidcVerifier | None
+    # The city's one clock: every "now" a route reads.
+    clock: Clock

@@ -98,7 +98,7 @@ async def brt_deltas(
     conn: psycopg.AsyncConnection, rows: Sequence[tuple[Any, ...]]
 ) -> list[LiveDelta]:
     """The latest position of every bus a batch reported."""
-    vehicles = await brt_vehicles(conn, sorted({r[1] for r in rows}))
+    vehicles = await brt_vehicles(conn, vehicle_ids=sorted({r[1] for r in rows}))
     return [LiveDelta("brt", orjson.dumps({"vehicles": vehicles}))]
 
 

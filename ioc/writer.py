@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,7 +16,9 @@ import psycopg
 import redis.exceptions
 from psycopg_pool import AsyncConnectionPool
 
+from ioc import metrics
 from ioc.bus import DEAD, Entry, RedisBus
+from ioc.settings import instance_name
 from ioc.storage.deadletter import DeadLetter, write_dead_letters
 from ioc.tables import TABLES, LiveDelta
 
@@ -45,38 +48,42 @@ class WriterStats:
 
 
 class Writer:
-    """One consumer of the writers' group."""
+    """One consumer of the writers' group (`consumer`: its name there, unique per writer;
+    by default `writer-<host>-<pid>`)."""
 
     def __init__(
         self,
         pool: AsyncConnectionPool,
         bus: RedisBus,
         feeds: Sequence[str],
-        consumer: str = "writer-1",
+        consumer: str | None = None,
         batch_entries: int = 200,
         block_ms: int = 1000,
+        claim_idle_ms: int = CLAIM_IDLE_MS,
     ) -> None:
         self.stats = WriterStats()
         self._pool = pool
         self._bus = bus
         self._feeds = [f for f in feeds if f in TABLES]
-        self._consumer = consumer
+        self._consumer = consumer or f"writer-{instance_name()}"
         self._count = batch_entries
         self._block_ms = block_ms
+        self._claim_idle_ms = claim_idle_ms
         self._keys: list[str] = []
         self._pending_first = True
         self._last_trim = 0.0
+        self._last_claim = -math.inf
+        self._deltas_failing: set[str] = set()
 
     async def start(self) -> None:
-        """Create consumer groups and take over entries abandoned by dead writers."""
+        """Create consumer groups; the first step takes over entries abandoned by dead writers."""
         self._keys = await self._bus.ensure_groups(self._feeds)
-        claimed = await self._bus.claim_abandoned(self._consumer, self._keys, CLAIM_IDLE_MS)
-        if claimed:
-            logger.info("writer %s took over %d abandoned entries", self._consumer, claimed)
         self._pending_first = True
+        self._last_claim = -math.inf
 
     async def step(self) -> int:
         """Read one batch of entries, commit it, acknowledge it; return the entries handled."""
+        await self._maybe_claim()
         entries = await self._bus.read(
             self._consumer, self._keys, self._count, self._block_ms, self._pending_first
         )
@@ -106,6 +113,8 @@ class Writer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop`; on a storage or bus failure, log once, back off, resume."""
+        # Started (or restarted after a crash of the loop): own pending entries first.
+        self._keys = []
         failures = 0
         while not stop.is_set():
             try:
@@ -146,12 +155,13 @@ class Writer:
         deltas: list[LiveDelta] = []
         committed = []
         async with self._pool.connection() as conn:
-            async with conn.transaction():
-                for feed, rows in batch.rows.items():
-                    committed.append((feed, rows, await TABLES[feed].write(conn, rows)))
-                await write_dead_letters(conn, batch.dead)
+            with metrics.WRITER_COMMIT_SECONDS.time():
+                async with conn.transaction():
+                    for feed, rows in batch.rows.items():
+                        committed.append((feed, rows, await TABLES[feed].write(conn, rows)))
+                    await write_dead_letters(conn, batch.dead)
             for feed, rows in batch.rows.items():
-                deltas.extend(await TABLES[feed].deltas(conn, rows))
+                deltas.extend(await self._deltas(conn, feed, rows))
         self.stats.dead += len(batch.dead)
         for feed, rows, result in committed:
             duplicates = result.offered - result.inserted
@@ -161,6 +171,29 @@ class Writer:
                 feed, TABLES[feed].newest(rows), result.inserted, duplicates
             )
         return deltas
+
+    async def _deltas(
+        self, conn: psycopg.AsyncConnection, feed: str, rows: Sequence[Any]
+    ) -> list[LiveDelta]:
+        # The rows are committed: a delta query that fails for any reason but the database
+        # being out of reach costs the announcement, never the acknowledgement; else the
+        # same entries would be read, stored and refused again for ever.
+        try:
+            found = await TABLES[feed].deltas(conn, rows)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:
+            await conn.rollback()
+            metrics.WRITER_DELTA_FAILURES.labels(feed).inc()
+            if feed not in self._deltas_failing:
+                logger.exception("writer %s: live deltas of %s failed; rows stored, not "
+                                 "announced", self._consumer, feed)
+            self._deltas_failing.add(feed)
+            return []
+        if feed in self._deltas_failing:
+            logger.info("writer %s: live deltas of %s recovered", self._consumer, feed)
+            self._deltas_failing.discard(feed)
+        return found
 
     async def _commit_one_by_one(
         self, entries: Sequence[Entry]
@@ -179,6 +212,19 @@ class Writer:
                 await self._commit(batch)
             batches.append(batch)
         return batches, deltas
+
+    async def _maybe_claim(self) -> None:
+        # Not only at start: a writer that dies while others run leaves its pending entries
+        # to whichever live writer claims next. Writes are idempotent on natural keys, so an
+        # entry claimed from a writer that was only slow is still stored once.
+        now = time.monotonic()
+        if now - self._last_claim < self._claim_idle_ms / 2000:
+            return
+        self._last_claim = now
+        claimed = await self._bus.claim_abandoned(self._consumer, self._keys, self._claim_idle_ms)
+        if claimed:
+            logger.info("writer %s took over %d abandoned entries", self._consumer, claimed)
+            self._pending_first = True
 
     async def _maybe_trim(self) -> None:
         now = time.monotonic()

@@ -20,7 +20,13 @@ from redis import Redis as SyncRedis
 from feeds.registry import FEEDS
 from ioc.embedded import embedded_services
 from ioc.storage.migrate import upgrade
+from tests.clock import DAY
 from tests.ioc.server import Server, running
+
+# Every server and Settings a test makes runs the city at a pinned moment, never at the hour
+# the suite happens to run; a test that needs another hour sets its own. Setting it before the
+# run (`IOC_CLOCK__START=2026-11-23T02:30+07:00 make test`) runs the whole city at that hour.
+os.environ.setdefault("IOC_CLOCK__START", DAY.isoformat())
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT.parent / "shared" / "data"

@@ -11,7 +11,7 @@ import bisect
 import math
 import random
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -100,7 +100,8 @@ class OnlineSimulator:
         district_codes: Sequence[str],
         timezone: str = "Asia/Ho_Chi_Minh",
         seed: int = 2022,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        now: Callable[[], datetime],
     ) -> None:
         self._tz = ZoneInfo(timezone)
         self._now = now

@@ -19,7 +19,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -93,7 +93,8 @@ class QueueSimulator:
         points: Iterable[ServicePoint],
         timezone: str = "Asia/Ho_Chi_Minh",
         seed: int = 2022,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        now: Callable[[], datetime],
         surges: Sequence[Surge] = (),
     ) -> None:
         self._tz = ZoneInfo(timezone)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 
@@ -37,6 +37,8 @@ class HealthRules(NamedTuple):
     min_daily_records: int = 500
     # A stop-bar loop can stay occupied through a few congested cycles; far longer is a fault.
     max_presence: timedelta = timedelta(minutes=10)
+    # A window with no event at all for longer than this was not recorded: it is not judged.
+    max_silence: timedelta = timedelta(minutes=15)
 
 
 DEFAULT_RULES = HealthRules()
@@ -66,7 +68,9 @@ def detector_health(
     """Watchdog findings for the signals of `events` and `detectors` over [start, end).
 
     The caller vouches that `events` hold everything logged in the period: a window counts
-    only if it lies wholly inside it. Rules, per local day:
+    only if it lies wholly inside it, and only if it has data: no stretch of it longer than
+    `max_silence` without any event of `events` (before the system ran, or while it was
+    down, nothing can be said about a detector). Rules, per local day:
     - low_actuations: a configured detector with < 50 detector-on (82) in a peak window;
     - max_out / force_off: a phase whose max-outs (5) or force-offs (6) are ≥ 90 % of its
       ≥ 50 terminations (4, 5, 6) overnight (01:00-05:00);
@@ -77,20 +81,21 @@ def detector_health(
     """
     tz = zone_info(zone)
     logs = {log.signal_id: log for log in split_by_signal(events)}
+    recorded = _Recorded(logs.values(), rules.max_silence)
     issues: list[HealthIssue] = []
     for sid in sorted(set(logs) | {d.signal_id for d in detectors}):
         log = logs.get(sid)
         counts = _Counts(log)
         channels = sorted({d.channel for d in detectors if d.signal_id == sid})
-        for lo, hi in _windows(start, end, tz, rules.peaks):
+        for lo, hi in recorded.within(_windows(start, end, tz, rules.peaks)):
             for channel in channels:
                 n = counts.within(lo, hi, counts.code == DETECTOR_ON, channel)
                 if n < rules.min_peak_actuations:
                     issues.append(HealthIssue(sid, "low_actuations", channel, lo, hi, n,
                                               f"{n} actuations in the peak window"))
-        for lo, hi in _windows(start, end, tz, (rules.overnight,)):
+        for lo, hi in recorded.within(_windows(start, end, tz, (rules.overnight,))):
             issues.extend(_overnight(sid, counts, lo, hi, rules))
-        for lo, hi in _windows(start, end, tz, ((time(0), time(0)),)):
+        for lo, hi in recorded.within(_windows(start, end, tz, ((time(0), time(0)),))):
             n = counts.within(lo, hi, np.ones(len(counts.t), bool))
             if n < rules.min_daily_records:
                 issues.append(HealthIssue(sid, "few_records", None, lo, hi, n,
@@ -113,6 +118,23 @@ class _Counts:
         if param is not None:
             mask &= self.param == param
         return int(np.count_nonzero(mask))
+
+
+class _Recorded:
+    """When anything was logged, to tell a quiet window from one nobody recorded."""
+
+    def __init__(self, logs: Iterable[SignalLog], max_silence: timedelta) -> None:
+        self.t = np.unique(np.concatenate([log.t for log in logs] or [np.empty(0, np.int64)]))
+        self.max_silence = max_silence.total_seconds() * 1000
+
+    def within(self, windows: Iterable[tuple[datetime, datetime]]
+               ) -> Iterator[tuple[datetime, datetime]]:
+        """The windows with no silence longer than allowed, from their start to their end."""
+        for lo, hi in windows:
+            inside = self.t[(self.t >= _ms(lo)) & (self.t < _ms(hi))]
+            stamps = np.concatenate(([_ms(lo)], inside, [_ms(hi)]))
+            if np.diff(stamps).max() <= self.max_silence:
+                yield lo, hi
 
 
 def _overnight(

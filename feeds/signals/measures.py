@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
+from feeds.isolation import Isolation, MeasureFailure
 from feeds.signals.codes import (
     BEGIN_GREEN,
     BEGIN_RED_CLEARANCE,
@@ -23,7 +24,7 @@ from feeds.signals.codes import (
 )
 from feeds.signals.detectors import DetectorConfig
 from feeds.signals.events import SignalEvent
-from feeds.signals.split_failures import split_failure_bins
+from feeds.signals.split_failures import SplitFailureBins, split_failure_bins
 from feeds.signals.timeline import (
     Bins,
     Ints,
@@ -34,41 +35,48 @@ from feeds.signals.timeline import (
     split_by_signal,
 )
 
+T = TypeVar("T")
 BIN_MINUTES = 15
 _PHASE_CODES = (BEGIN_GREEN, BEGIN_YELLOW, BEGIN_RED_CLEARANCE, GAP_OUT, MAX_OUT, FORCE_OFF,
                 BEGIN_WALK, PED_CALL)
 
 
 class PhaseMeasures(NamedTuple):
-    """The measures of one phase of one signal over one bin (see `phase_measures`)."""
+    """The measures of one phase of one signal over one bin (see `phase_measures`).
+
+    A measure that raised for this phase is None here and named in `unavailable`.
+    """
 
     signal_id: str
     phase: int
     bin_start: datetime
     observed_s: float
-    volume: int
-    arrivals_on_green: int
+    volume: int | None
+    arrivals_on_green: int | None
     aog_share: float | None
-    green_s: float
+    green_s: float | None
     platoon_ratio: float | None
-    gap_outs: int
-    max_outs: int
-    force_offs: int
+    gap_outs: int | None
+    max_outs: int | None
+    force_offs: int | None
     split_p85_s: float | None
-    ped_calls: int
-    walks: int
-    yellow_actuations: int
-    red_actuations: int
-    severe_red_actuations: int
-    sf_cycles: int
-    split_failures: int
+    ped_calls: int | None
+    walks: int | None
+    yellow_actuations: int | None
+    red_actuations: int | None
+    severe_red_actuations: int | None
+    sf_cycles: int | None
+    split_failures: int | None
     mean_gor: float | None
     mean_ror5: float | None
+    unavailable: tuple[str, ...] = ()
 
     def termination_share(self, kind: str) -> float | None:
         """Share of the bin's terminations that were "gap_outs", "max_outs" or "force_offs"."""
+        if self.gap_outs is None or self.max_outs is None or self.force_offs is None:
+            return None
         total = self.gap_outs + self.max_outs + self.force_offs
-        return getattr(self, kind) / total if total else None
+        return float(getattr(self, kind) / total) if total else None
 
 
 class DetectorActuations(NamedTuple):
@@ -88,6 +96,7 @@ def phase_measures(
     red_window_s: float = 5.0,
     occupancy_threshold: float = 0.79,
     severe_red_s: float = 4.0,
+    failures: list[MeasureFailure] | None = None,
 ) -> list[PhaseMeasures]:
     """Per signal, phase and bin (aligned to the local clock), from exact-duplicate-free events.
 
@@ -106,6 +115,9 @@ def phase_measures(
     - split failures: see `split_failure_bins` (GOR and ROR5 > occupancy_threshold).
 
     Arrivals after the last event of a log are dropped: their signal state is unobserved.
+
+    With a `failures` list, a measure that raises for one phase of one signal is recorded
+    there and left None in that phase's rows; every other measure and signal still comes out.
     """
     by_signal: dict[str, list[DetectorConfig]] = defaultdict(list)
     for det in detectors:
@@ -113,6 +125,7 @@ def phase_measures(
     out: list[PhaseMeasures] = []
     for log in split_by_signal(events):
         config = by_signal.get(log.signal_id, [])
+        guard = Isolation(log.signal_id, _describe(log, len(config)), failures)
         bins = Bins.spanning(log, bin_minutes)
         phases = {d.phase for d in config}
         phases.update(int(p) for p in np.unique(log.param[np.isin(log.code, _PHASE_CODES)]))
@@ -120,49 +133,112 @@ def phase_measures(
             out.extend(_phase(
                 log, phase, [d for d in config if d.phase == phase], bins,
                 round(red_window_s * 1000), occupancy_threshold, round(severe_red_s * 1000),
+                guard,
             ))
     return out
 
 
+def _describe(log: SignalLog, detectors: int) -> str:
+    """The input of one signal's measures, in a line for a failure's log."""
+    first, last = (datetime.fromtimestamp(t / 1000, log.zone) for t in (log.start, log.end))
+    return (f"{len(log.t)} events from {first.isoformat(timespec='seconds')} to "
+            f"{last.isoformat(timespec='seconds')}, {detectors} detectors configured")
+
+
+class _Parts:
+    """The measures of one phase, each run apart; a failed one is None and named."""
+
+    def __init__(self, guard: Isolation, phase: int) -> None:
+        self._guard = guard
+        self._part = f"phase {phase}"
+        self.unavailable: list[str] = []
+
+    def run(self, measure: str, compute: Callable[[], T]) -> T | None:
+        """The measure's result, or None (and the measure named unavailable) if it raised."""
+        result = self._guard.attempt(measure, compute, self._part)
+        if result is None:
+            self.unavailable.append(measure)
+        return result
+
+
 def _phase(
     log: SignalLog, phase: int, config: list[DetectorConfig], bins: Bins,
-    red_window_ms: int, threshold: float, severe_ms: int,
+    red_window_ms: int, threshold: float, severe_ms: int, guard: Isolation,
 ) -> list[PhaseMeasures]:
     timeline = PhaseTimeline.of(log, phase)
-    known = len(timeline.t) > 0
-    arrivals = _arrivals(log, [d for d in config if d.function == "advance"])
-    volume = bins.tally(log, arrivals)
-    on_green = np.zeros(bins.size, np.int64)
-    green = np.zeros(bins.size, np.int64)
     edges = bins.edges(log)
-    if known:
-        on_green = bins.tally(log, arrivals, timeline.state_at(arrivals) == BEGIN_GREEN)
-        green = timeline.greens(log.start, log.end).between(edges[:-1], edges[1:])
     observed = np.diff(edges)
     stop_bar = [d.channel for d in config if d.function == "presence"]
     yellow_red = [d.channel for d in config if d.function == "yellow_red"]
-    yellow, red, severe = _yellow_red(log, timeline, yellow_red, bins, severe_ms)
-    sf = split_failure_bins(log, timeline, stop_bar, bins, red_window_ms=red_window_ms,
-                            threshold=threshold)
-    counts = {code: bins.tally(log, log.times(code, phase))
-              for code in (GAP_OUT, MAX_OUT, FORCE_OFF, PED_CALL, BEGIN_WALK)}
-    splits = _split_p85(log, phase, bins)
+    parts = _Parts(guard, phase)
+    arrivals = parts.run("arrivals_on_green", lambda: _arrivals_on_green(
+        log, timeline, [d for d in config if d.function == "advance"], bins))
+    green = parts.run("green_time", lambda: _green(log, timeline, edges))
+    terminations = parts.run("terminations", lambda: [
+        bins.tally(log, log.times(code, phase)) for code in (GAP_OUT, MAX_OUT, FORCE_OFF)])
+    pedestrians = parts.run("pedestrians", lambda: [
+        bins.tally(log, log.times(code, phase)) for code in (PED_CALL, BEGIN_WALK)])
+    splits = parts.run("split_p85", lambda: _split_p85(log, phase, bins))
+    yr = parts.run("yellow_red", lambda: _yellow_red(log, timeline, yellow_red, bins, severe_ms))
+    sf = parts.run("split_failures", lambda: split_failure_bins(
+        log, timeline, stop_bar, bins, red_window_ms=red_window_ms, threshold=threshold))
+    unavailable = tuple(parts.unavailable)
     rows = []
     for i in range(bins.size):
-        share = float(on_green[i] / volume[i]) if known and volume[i] else None
-        ratio = float(green[i] / observed[i]) if observed[i] else 0.0
+        volume, on_green, share = (None, None, None) if arrivals is None else (
+            int(arrivals[0][i]), int(arrivals[1][i]), arrivals[2][i])
+        green_s = None if green is None else float(green[i]) / 1000
+        ratio = float(green[i] / observed[i]) if green is not None and observed[i] else 0.0
+        gap_outs, max_outs, force_offs = _at(terminations, i, 3)
+        ped_calls, walks = _at(pedestrians, i, 2)
+        in_yellow, in_red, severe = _at(yr, i, 3)
+        cycles, failed, gor, ror = _split_failures_at(sf, i)
         rows.append(PhaseMeasures(
             log.signal_id, phase, bin_start(log, bins.first + i, bins.ms),
-            float(observed[i]) / 1000, int(volume[i]), int(on_green[i]), share,
-            float(green[i]) / 1000, share / ratio if share is not None and ratio else None,
-            int(counts[GAP_OUT][i]), int(counts[MAX_OUT][i]), int(counts[FORCE_OFF][i]),
-            splits[i], int(counts[PED_CALL][i]), int(counts[BEGIN_WALK][i]),
-            int(yellow[i]), int(red[i]), int(severe[i]),
-            int(sf.cycles[i]), int(sf.failures[i]),
-            float(sf.gor_sum[i] / sf.cycles[i]) if sf.cycles[i] else None,
-            float(sf.ror_sum[i] / sf.cycles[i]) if sf.cycles[i] else None,
+            float(observed[i]) / 1000, volume, on_green, share,
+            green_s, share / ratio if share is not None and ratio else None,
+            gap_outs, max_outs, force_offs, None if splits is None else splits[i],
+            ped_calls, walks, in_yellow, in_red, severe, cycles, failed, gor, ror, unavailable,
         ))
     return rows
+
+
+def _at(counts: Sequence[Ints] | None, i: int, n: int) -> list[int | None]:
+    """The i-th bin of each of `n` count series, or n Nones when they are unavailable."""
+    return [None] * n if counts is None else [int(c[i]) for c in counts]
+
+
+def _split_failures_at(
+    sf: SplitFailureBins | None, i: int
+) -> tuple[int | None, int | None, float | None, float | None]:
+    """Cycles, failures, mean GOR and mean ROR5 of one bin (None where none or unavailable)."""
+    if sf is None:
+        return None, None, None, None
+    cycles = int(sf.cycles[i])
+    if not cycles:
+        return 0, 0, None, None
+    return (cycles, int(sf.failures[i]), float(sf.gor_sum[i] / cycles),
+            float(sf.ror_sum[i] / cycles))
+
+
+def _arrivals_on_green(
+    log: SignalLog, timeline: PhaseTimeline, advance: list[DetectorConfig], bins: Bins
+) -> tuple[Ints, Ints, list[float | None]]:
+    """Volume, arrivals on green and their share per bin (no share while the phase is unseen)."""
+    arrivals = _arrivals(log, advance)
+    volume = bins.tally(log, arrivals)
+    if not len(timeline.t):
+        return volume, np.zeros(bins.size, np.int64), [None] * bins.size
+    on_green = bins.tally(log, arrivals, timeline.state_at(arrivals) == BEGIN_GREEN)
+    return volume, on_green, [float(g / v) if v else None
+                              for g, v in zip(on_green, volume, strict=True)]
+
+
+def _green(log: SignalLog, timeline: PhaseTimeline, edges: Ints) -> Ints:
+    """Green time (ms) in each bin; none while the phase has not been seen to change."""
+    if not len(timeline.t):
+        return np.zeros(len(edges) - 1, np.int64)
+    return timeline.greens(log.start, log.end).between(edges[:-1], edges[1:])
 
 
 def _arrivals(log: SignalLog, advance: list[DetectorConfig]) -> Ints:

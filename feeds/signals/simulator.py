@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from feeds.signals.controller import Controller
@@ -34,7 +34,7 @@ class SignalSimulator:
         *,
         timezone: str = DEFAULT_ZONE,
         seed: int = 2016,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime],
         faults: Iterable[Fault] = (),
     ) -> None:
         self._zone = zone_info(timezone)

@@ -40,6 +40,7 @@ def split_failure_bins(
         split failure ⇔ GOR > threshold and ROR5 > threshold   (threshold 0.79)
 
     A cycle belongs to the bin holding the end of its red window, when it can first be judged.
+    A cycle whose green and yellow were logged at the same instant has no GOR: it is not judged.
     """
     zeros = SplitFailureBins(np.zeros(bins.size, np.int64), np.zeros(bins.size, np.int64),
                              np.zeros(bins.size), np.zeros(bins.size))
@@ -53,7 +54,7 @@ def split_failure_bins(
     green, yellow, red = t[starts], t[starts + 1], t[starts + 2]
     after_red = np.append(t, np.iinfo(np.int64).max)[starts + 3]
     window_end = red + red_window_ms
-    keep = window_end <= log.end
+    keep = (window_end <= log.end) & (yellow > green)
     green, yellow, red = green[keep], yellow[keep], red[keep]
     red_end = np.minimum(window_end[keep], after_red[keep])
     if not len(green):

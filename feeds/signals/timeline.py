@@ -99,10 +99,13 @@ class Intervals(NamedTuple):
             start = start[opens]
             end = np.maximum.reduceat(reach, np.flatnonzero(opens))
         lengths = end - start
-        return cls(start, end, np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64))
+        return cls(start, end, (np.cumsum(lengths) - lengths).astype(np.int64))
 
     def covered(self, x: Ints) -> Ints:
         """Total covered length before each time in `x` (a cumulative measure)."""
+        if not len(self.start):
+            # Nothing covered, e.g. a detector with no on-time all night.
+            return np.zeros(np.shape(x), np.int64)
         k = np.searchsorted(self.start, x, side="right") - 1
         inside = k >= 0
         kk = np.where(inside, k, 0)

@@ -62,9 +62,8 @@ class BrtTripFeed:
         return stop_events(parse_feed(payload), self._static)
 
 
-def simulated_brt_feeds(static: GtfsFeed, simulator: BrtSimulator | None = None
+def simulated_brt_feeds(static: GtfsFeed, sim: BrtSimulator
                         ) -> tuple[BrtVehicleFeed, BrtTripFeed]:
     """Both BRT feeds on one simulator of the static feed's line."""
-    sim = simulator or BrtSimulator(static)
     return (BrtVehicleFeed(sim.fetch_vehicle_positions),
             BrtTripFeed(sim.fetch_trip_updates, static))

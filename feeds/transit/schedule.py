@@ -126,3 +126,38 @@ class Timetable:
         """Scheduled headway (s) at a stop at an instant of this service day."""
         seconds = (when - self._start).total_seconds()
         return self.headway_at(route_id, direction_id, stop_id, seconds)
+
+
+def trip_instances(feed: GtfsFeed, day: date) -> list[tuple[datetime, datetime]]:
+    """Every trip scheduled on a service day: when it leaves its first stop and when it
+    reaches its last (each instance of a frequency-based trip)."""
+    instances: list[tuple[datetime, datetime]] = []
+    start = service_day_start(day, feed.timezone)
+    for trip in feed.trips.values():
+        calls = feed.stop_times.get(trip.trip_id, ())
+        if not calls or not runs_on(feed, trip.service_id, day):
+            continue
+        first = calls[0].departure_s if calls[0].departure_s is not None else call_time(calls[0])
+        last = call_time(calls[-1])
+        if first is None or last is None:
+            continue
+        starts = frequency_starts(feed, trip.trip_id) if trip.trip_id in feed.frequencies \
+            else [first]
+        instances.extend((start + timedelta(seconds=s), start + timedelta(seconds=s + last - first))
+                         for s in starts)
+    return instances
+
+
+def service_spans(feed: GtfsFeed, day: date, boarding: bool = False
+                  ) -> list[tuple[datetime, datetime]]:
+    """When the service of a day runs: from a first departure to the last arrival of the trips
+    that overlap it. With `boarding`, each span ends when its last trip sets out instead:
+    riders board later only along that trip's way, too few to judge a fare feed's silence by."""
+    spans: list[tuple[datetime, datetime, datetime]] = []  # start, end, last departure
+    for start, end in sorted(trip_instances(feed, day)):
+        if spans and start <= spans[-1][1]:
+            first, until, _ = spans[-1]
+            spans[-1] = (first, max(until, end), start)
+        else:
+            spans.append((start, end, start))
+    return [(first, last_start if boarding else end) for first, end, last_start in spans]

@@ -38,7 +38,7 @@ class BrtSimulator:
     """Simulates one BRT route and reports it as GTFS-Realtime FeedMessages."""
 
     def __init__(self, feed: GtfsFeed, route_id: str = "BRT01", buses: int = 24,
-                 seed: int = 2016, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 seed: int = 2016, *, now: Callable[[], datetime],
                  faults: Sequence[Fault] = (), riders_per_day: float = 13_000) -> None:
         self._feed = feed
         self.lines = line_directions(feed, route_id)

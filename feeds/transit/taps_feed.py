@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 import orjson
@@ -116,7 +116,7 @@ class TapSimulator:
     """
 
     def __init__(self, static: GtfsFeed, seed: int = 2016,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 *, now: Callable[[], datetime],
                  route_id: str = "BRT01", riders_per_day: float = 13_000) -> None:
         self._zone = static.timezone
         self._lines = list(line_directions(static, route_id).values())

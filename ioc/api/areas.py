@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import shapely
@@ -47,7 +47,7 @@ async def layer_geojson(
     # Half a pixel of a 256-px tile at this zoom, in degrees of longitude.
     tolerance = 360 / (256 * 2 ** zoom) / 2
     async with state.pool.connection() as conn:
-        figures = await area_figures(conn, index)
+        figures = await area_figures(conn, index, state.clock.now())
     features = []
     for unit in layer.units:
         shape = shapely.simplify(unit.geometry, tolerance, preserve_topology=True)
@@ -79,7 +79,7 @@ async def kpis(
     """Every area's KPIs over the hour before `at` (default now) and its health score;
     the formulas are in ioc/kpis.py and in the README."""
     _, index = _layer(state, name)
-    when = at or datetime.now(UTC)
+    when = at or state.clock.now()
     async with state.pool.connection() as conn:
         areas = await area_kpis(conn, state.pack, name, index, when)
     return {"layer": name, "at": when.isoformat(), "areas": areas}
@@ -93,8 +93,8 @@ async def area_summary(state: State, _user: Viewer, name: str, code: str) -> dic
         raise HTTPException(404, f"layer {name!r} has no unit {code!r}")
     unit = layer.unit(code)
     async with state.pool.connection() as conn:
-        figures = await area_figures(conn, index)
-        indicators = await area_kpis(conn, state.pack, name, index, datetime.now(UTC), figures)
+        figures = await area_figures(conn, index, state.clock.now())
+        indicators = await area_kpis(conn, state.pack, name, index, state.clock.now(), figures)
     return {"layer": name, "code": code, "name": unit.name, "name_en": unit.name_en,
             "kind": unit.kind, "area_km2": unit.area_km2, **figures[code].to_json(),
             "kpis": indicators[code]}

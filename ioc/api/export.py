@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -64,7 +64,7 @@ async def export(
     read. Feeds: parking, parking_sessions, signals (controller events), signal_status,
     queues (ticket events), queue_counters, brt_vehicles, brt_trips, brt_taps (without the
     card hash), online_services (by day)."""
-    until = end or datetime.now(UTC)
+    until = end or state.clock.now()
     since = start or until - timedelta(days=1)
     if since.tzinfo is None or until.tzinfo is None:
         raise HTTPException(422, "start and end need a UTC offset")

@@ -1,19 +1,26 @@
-"""GET /api/health: database, Redis, storage mode, and every feed's freshness."""
+"""GET /api/health: database, Redis, storage mode, every feed's freshness, supervised tasks.
+
+It answers 503 when the database or Redis is unreachable (the body still says which), so
+that probes and container health checks fail; a lagging feed or a restarting task only
+turns the status to "degraded".
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from feeds.registry import LAG_ALLOWANCE_S
+from feeds.registry import feed_hours, lag_allowance
+from feeds.schedule import Hours
 from ioc.api.deps import State
+from ioc.healthcheck import WELL
+from ioc.settings import instance_name
 
 router = APIRouter(tags=["health"])
 
-DEFAULT_ALLOWANCE_S = 60.0
 
 
 
@@ -36,6 +43,8 @@ class FeedStatus(BaseModel):
     status: str
     last_observation: datetime | None
     lag_seconds: float | None
+    # The lag allowed before the feed is "lagging"; the dashboard judges its tiles by it.
+    lag_allowance_s: float
     last_success: datetime | None
     last_error: str | None
     stored: int
@@ -44,6 +53,17 @@ class FeedStatus(BaseModel):
     rejected_by_reason: dict[str, int]
     rate_per_s: float
     outside_area: int
+    # When an "idle" feed's source is next scheduled to report (its hours start again).
+    scheduled_next: datetime | None = None
+
+
+class TaskReport(BaseModel):
+    """A supervised long-running task of a process."""
+
+    name: str
+    state: str
+    restarts: int
+    last_error: str | None = None
 
 
 class Health(BaseModel):
@@ -55,25 +75,38 @@ class Health(BaseModel):
     redis: Component
     feeds: dict[str, FeedStatus]
     live_clients: int
+    # This process's instance name, and the supervised tasks of every live process by name
+    # (this one's, and those the workers report).
+    process: str
+    tasks: dict[str, list[TaskReport]]
 
 
 def _stamp(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+# Feed statuses that leave the whole system healthy: "idle" is a source outside its hours.
+HEALTHY = frozenset({"ok", "idle"})
+
+
 def feed_status(
     raw: dict[str, str], now: datetime, allowance_s: float, rate: float,
-    reasons: dict[str, int],
+    reasons: dict[str, int], hours: Hours,
 ) -> FeedStatus:
-    """Turn the recorded fields of a feed into its status (silent, failing, lagging, ok)."""
+    """Turn the recorded fields of a feed into its status (silent, failing, lagging, idle as
+    its source's hours say, or ok)."""
     last_ms = raw.get("last_observation_ms")
     last = None if not last_ms else datetime.fromtimestamp(int(last_ms) / 1000, UTC)
     lag = None if last is None else round((now - last).total_seconds(), 3)
-    if last is None:
+    standing = hours.standing(now, last, allowance_s)
+    owed_lag = standing.lag_s(now, last)
+    if last is None and not standing.idle:
         status = "silent"
     elif raw.get("last_error"):
         status = "failing"
-    elif lag is not None and lag > allowance_s:
+    elif standing.idle:
+        status = "idle"
+    elif owed_lag is not None and owed_lag > allowance_s:
         status = "lagging"
     else:
         status = "ok"
@@ -81,6 +114,7 @@ def feed_status(
         status=status,
         last_observation=last,
         lag_seconds=lag,
+        lag_allowance_s=allowance_s,
         last_success=_stamp(raw.get("last_success")),
         last_error=raw.get("last_error") or None,
         stored=int(raw.get("stored_total", 0)),
@@ -89,13 +123,20 @@ def feed_status(
         rejected_by_reason=reasons,
         rate_per_s=round(rate, 2),
         outside_area=int(raw.get("outside", 0)),
+        scheduled_next=standing.resumes if status == "idle" else None,
     )
 
 
-@router.get("/api/health", response_model=Health)
-async def health(state: State) -> Any:
-    """Report the database, Redis, storage mode and each feed's last observation and lag."""
-    now = datetime.now(UTC)
+@router.get("/api/health", response_model=Health,
+            responses={503: {"model": Health,
+                             "description": "The database or Redis is unreachable"}})
+async def health(state: State, response: Response) -> Any:
+    """Report the database, Redis, storage mode, each feed's last observation and lag, and
+    the supervised tasks of this process and of every worker."""
+    now = state.clock.now()
+    process = instance_name()
+    tasks = {process: [TaskReport(name=t.name, state=t.state, restarts=t.restarts,
+                                  last_error=t.last_error) for t in state.hub.tasks]}
     database = DatabaseHealth(ok=True, mode=state.mode)
     try:
         async with state.pool.connection(timeout=2.0) as conn:
@@ -104,17 +145,25 @@ async def health(state: State) -> Any:
         database = DatabaseHealth(ok=False, mode=state.mode, error=str(err))
     redis = Component(ok=True)
     feeds: dict[str, FeedStatus] = {}
+    reports: dict[str, list[dict[str, Any]]] = {}
     try:
         await state.bus.redis.ping()
         for feed in state.settings.feeds:
-            allowance = LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S)
+            allowance = lag_allowance(feed, state.clock)
             feeds[feed] = feed_status(
                 await state.bus.health(feed), now, allowance, await state.bus.rate(feed),
-                await state.bus.rejects_by_reason(feed),
+                await state.bus.rejects_by_reason(feed), feed_hours(feed, state.pack),
             )
+        reports = await state.bus.task_reports()
     except Exception as err:  # noqa: BLE001
         redis = Component(ok=False, error=str(err))
-    healthy = database.ok and redis.ok and all(f.status == "ok" for f in feeds.values())
+    for name, reported in reports.items():
+        tasks.setdefault(name, []).extend(TaskReport(**t) for t in reported)
+    reachable = database.ok and redis.ok
+    if not reachable:
+        response.status_code = 503
+    healthy = (reachable and all(f.status in HEALTHY for f in feeds.values())
+               and all(t.state in WELL for listed in tasks.values() for t in listed))
     return Health(
         status="ok" if healthy else "degraded",
         checked_at=now,
@@ -122,4 +171,6 @@ async def health(state: State) -> Any:
         redis=redis,
         feeds=feeds,
         live_clients=state.hub.client_count,
+        process=process,
+        tasks=tasks,
     )

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -73,7 +73,7 @@ async def _answer(state: AppState, request: Request,
         body = orjson.dumps({
             "licence": {"id": settings.licence, "url": settings.licence_url,
                         "attribution": settings.attribution},
-            "generated_at": datetime.now(UTC).isoformat(),
+            "generated_at": state.clock.now().isoformat(),
             "dictionary": f"{router.prefix}/dictionary",
             "data": await build(),
         })
@@ -108,7 +108,7 @@ async def districts(state: State, request: Request) -> Response:
     async def build() -> Any:
         async with state.pool.connection() as conn:
             kpis = await area_kpis(conn, state.pack, state.pack.default_layer, state.index,
-                                   datetime.now(UTC))
+                                   state.clock.now())
         return districts_now(state.layer, kpis)
     return await _answer(state, request, build)
 
@@ -122,7 +122,7 @@ async def hourly(state: State, request: Request, feed: str, start: Start = None,
         raise HTTPException(404, f"no open data for {feed!r}; there is {', '.join(ROLLUPS)}")
     if (start is not None and start.tzinfo is None) or (end is not None and end.tzinfo is None):
         raise HTTPException(422, "start and end need a time zone")
-    end = ceil(end or datetime.now(UTC), "1h")
+    end = ceil(end or state.clock.now(), "1h")
     start = floor(start or end - timedelta(days=1), "1h")
     if not start < end or end - start > MAX_RANGE:
         raise HTTPException(422, f"the range must be positive and at most {MAX_RANGE.days} days")

@@ -84,7 +84,7 @@ async def changes(
     """Opened, escalated and resolved in the last minutes, and districts worse or better
     (pressure: open situations weighted info 1, minor 2, major 4, critical 8)."""
     async with state.pool.connection() as conn:
-        return await recent_changes(conn, minutes)
+        return await recent_changes(conn, minutes, state.clock.now())
 
 
 @router.get("/api/situations/{situation_id}")
@@ -118,13 +118,15 @@ async def _act(state: AppState, act: Act) -> dict[str, Any]:
 @router.post("/api/situations/{situation_id}/acknowledge")
 async def acknowledge(state: State, user: Operator, situation_id: int) -> dict[str, Any]:
     """Open → acknowledged, recording who acknowledged."""
-    return await _act(state, lambda c: actions.transition(c, user, situation_id, "acknowledge"))
+    return await _act(state, lambda c: actions.transition(
+        c, user, situation_id, "acknowledge", now=state.clock.now()))
 
 
 @router.post("/api/situations/{situation_id}/start")
 async def start(state: State, user: Operator, situation_id: int) -> dict[str, Any]:
     """Open or acknowledged → in progress."""
-    return await _act(state, lambda c: actions.transition(c, user, situation_id, "start"))
+    return await _act(state, lambda c: actions.transition(
+        c, user, situation_id, "start", now=state.clock.now()))
 
 
 @router.post("/api/situations/{situation_id}/resolve")
@@ -133,13 +135,15 @@ async def resolve(
 ) -> dict[str, Any]:
     """Open, acknowledged or in progress → resolved, with an optional note."""
     note = None if body is None else body.note
-    return await _act(state, lambda c: actions.transition(c, user, situation_id, "resolve", note))
+    return await _act(state, lambda c: actions.transition(
+        c, user, situation_id, "resolve", note, now=state.clock.now()))
 
 
 @router.post("/api/situations/{situation_id}/close")
 async def close(state: State, user: Operator, situation_id: int) -> dict[str, Any]:
     """Resolved → closed."""
-    return await _act(state, lambda c: actions.transition(c, user, situation_id, "close"))
+    return await _act(state, lambda c: actions.transition(
+        c, user, situation_id, "close", now=state.clock.now()))
 
 
 @router.post("/api/situations/{situation_id}/assign")
@@ -147,7 +151,8 @@ async def assign(
     state: State, user: Operator, situation_id: int, body: AssignBody
 ) -> dict[str, Any]:
     """Give the situation to a user."""
-    return await _act(state, lambda c: actions.assign(c, user, situation_id, body.assignee))
+    return await _act(state, lambda c: actions.assign(
+        c, user, situation_id, body.assignee, now=state.clock.now()))
 
 
 @router.post("/api/situations/{situation_id}/comment")
@@ -155,7 +160,8 @@ async def comment(
     state: State, user: Operator, situation_id: int, body: CommentBody
 ) -> dict[str, Any]:
     """Add a comment."""
-    return await _act(state, lambda c: actions.comment(c, user, situation_id, body.text))
+    return await _act(state, lambda c: actions.comment(
+        c, user, situation_id, body.text, now=state.clock.now()))
 
 
 @router.post("/api/situations/{situation_id}/checklist/{item_id}")
@@ -163,4 +169,5 @@ async def checklist(
     state: State, user: Operator, situation_id: int, item_id: str, body: TickBody
 ) -> dict[str, Any]:
     """Tick or untick an item of the procedure's checklist."""
-    return await _act(state, lambda c: actions.tick(c, user, situation_id, item_id, body.done))
+    return await _act(state, lambda c: actions.tick(
+        c, user, situation_id, item_id, body.done, now=state.clock.now()))

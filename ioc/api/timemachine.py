@@ -161,7 +161,7 @@ class _ReplaySession:
             raise BadRequest("bad_json", "messages must be JSON objects")
         kind = message.get("type")
         if kind == "ping":
-            await self.send({"type": "pong", "server_time": protocol.now()})
+            await self.send({"type": "pong", "server_time": protocol.now(self.state.clock)})
         elif kind == "replay":
             await self.start(message)
         elif kind == "subscribe":
@@ -265,7 +265,8 @@ class _ReplaySession:
             if replay is not None and not replay.paused and not replay.finished:
                 await self.send_state()
             elif time.monotonic() - self._last_sent >= HEARTBEAT_S:
-                await self.send({"type": "heartbeat", "server_time": protocol.now()})
+                await self.send({"type": "heartbeat",
+                                 "server_time": protocol.now(self.state.clock)})
 
 
 @router.websocket("/ws/replay")
@@ -279,7 +280,7 @@ async def replay_socket(websocket: WebSocket, state: WsState, _user: WsPlanner) 
     session = _ReplaySession(websocket, state)
     try:
         await session.send({"type": "hello", "protocol": protocol.PROTOCOL, "mode": "replay",
-                            "server_time": protocol.now(),
+                            "server_time": protocol.now(state.clock),
                             "streams": list(STREAMS), "speeds": [1, 3600]})
         tasks = {asyncio.create_task(session.listen()), asyncio.create_task(session.tick())}
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

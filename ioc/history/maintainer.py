@@ -19,12 +19,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from feeds.clock import Clock
 from ioc.history.rollups import (
     ROLLUPS,
     WIDTHS,
@@ -230,9 +231,13 @@ async def apply_retention(conn: psycopg.AsyncConnection, settings: HistorySettin
 
 async def apply_timescale_retention(conn: psycopg.AsyncConnection,
                                     settings: HistorySettings) -> list[str]:
-    """Replace the retention policies of the raw hypertables (and of the 1-minute continuous
-    aggregates) by the configured ones; return the relations given a policy. Retention
-    policies need the Timescale License build; with the Apache-only one nothing is done."""
+    """Bring the retention policies of the raw hypertables (and of the 1-minute continuous
+    aggregates) to the configured ones; return the relations whose policy changed.
+
+    A policy already as configured is left alone. Run it under the schema lock
+    (`ioc.storage.migrate.upgrade` does): two processes replacing the same policy at once
+    collide in TimescaleDB's job catalogue. Retention policies need the Timescale License
+    build; with the Apache-only one nothing is done."""
     row = await (await conn.execute(
         "SELECT current_setting('timescaledb.license', true)")).fetchone()
     if row is None or row[0] != "timescale":
@@ -241,12 +246,13 @@ async def apply_timescale_retention(conn: psycopg.AsyncConnection,
         "SELECT hypertable_name FROM timescaledb_information.hypertables"
         " UNION SELECT view_name FROM timescaledb_information.continuous_aggregates")
     managed = {r[0] for r in await cur.fetchall()}
+    current = await retention_policies(conn)
     policies = [(table, days) for feed, days in settings.retention_days.items()
                 for table, _ in RAW_TABLES.get(feed, ())]
     policies += [(r.relation("1m"), settings.rollup_1m_days) for r in ROLLUPS.values()]
     applied = []
     for relation, days in policies:
-        if relation not in managed:
+        if relation not in managed or current.get(relation) == timedelta(days=days):
             continue
         await conn.execute("SELECT remove_retention_policy(%s::regclass, if_exists => TRUE)",
                            (relation,))
@@ -256,19 +262,35 @@ async def apply_timescale_retention(conn: psycopg.AsyncConnection,
     return applied
 
 
+async def retention_policies(conn: psycopg.AsyncConnection) -> dict[str, timedelta]:
+    """The retention policies in force, by hypertable or continuous aggregate."""
+    # A continuous aggregate's jobs name its materialisation hypertable, not the view.
+    cur = await conn.execute(
+        "SELECT coalesce(c.view_name, j.hypertable_name), (j.config->>'drop_after')::interval"
+        " FROM timescaledb_information.jobs j"
+        " LEFT JOIN timescaledb_information.continuous_aggregates c"
+        " ON c.materialization_hypertable_schema = j.hypertable_schema"
+        " AND c.materialization_hypertable_name = j.hypertable_name"
+        # An integer-time hypertable's policy holds a number, not an interval.
+        " WHERE j.proc_name = 'policy_retention'"
+        " AND jsonb_typeof(j.config->'drop_after') = 'string'")
+    return dict(await cur.fetchall())
+
+
 class Maintainer:
     """The worker's loop: a pass over every table-held roll-up, then retention, repeatedly."""
 
     def __init__(self, pool: AsyncConnectionPool, settings: HistorySettings,
-                 targets: dict[str, float], mode: str) -> None:
+                 targets: dict[str, float], mode: str, clock: Clock) -> None:
         self.pool = pool
         self.settings = settings
         self.params = parameters(targets)
         self.mode = mode
+        self.clock = clock
 
     async def run_once(self, now: datetime | None = None) -> PassReport:
-        """One pass at `now` (default: the clock)."""
-        now = now or datetime.now(UTC)
+        """One pass at `now` (default: the clock's now)."""
+        now = now or self.clock.now()
         lateness = timedelta(seconds=self.settings.lateness_s)
         marks: dict[str, datetime] = {}
         async with self.pool.connection() as conn:
@@ -293,10 +315,6 @@ class Maintainer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run passes every `maintain_interval_s` until `stop` is set."""
-        if self.mode == "timescaledb":
-            async with self.pool.connection() as conn:
-                applied = await apply_timescale_retention(conn, self.settings)
-            logger.info("retention policies set on %s", ", ".join(applied) or "nothing")
         while not stop.is_set():
             try:
                 await self.run_once()

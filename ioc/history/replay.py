@@ -11,6 +11,8 @@ seek time.
 clock in temporary twins of the live-state tables (see `ioc.history.state_at`), applies each
 frame's rows there, and computes the deltas with the writer's own delta functions
 (`ioc.tables`), so a replayed delta body is exactly what the live stream would have sent.
+Situations come from their history: the snapshot holds those open at the replay clock, and a
+situation whose history moved within a frame is sent as it stood at the frame's end.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import psycopg
 
 from geo import BoundaryLayer
-from ioc.history.state_at import Coordinates, fill_shadow, shadow_bus_ids
+from ioc.history.state_at import Coordinates, fill_shadow, shadow_bus_ids, situations_at
 from ioc.storage.append import upsert_newest
 from ioc.storage.brt import brt_vehicles
 from ioc.storage.parking import DistrictParking, district_parking, parking_sites
@@ -36,7 +39,7 @@ from ioc.storage.signals import district_signals, signal_units
 from ioc.tables import TABLES, LiveDelta
 
 # The live streams a replay carries, in the order their snapshots are sent.
-STREAMS = ("districts", "parking", "signals", "queues", "brt")
+STREAMS = ("districts", "parking", "signals", "queues", "brt", "situations")
 MIN_SPEED, MAX_SPEED = 1.0, 3600.0
 TICK_S = 0.1  # wall-clock seconds per frame
 FIRST_WINDOW = timedelta(minutes=1)
@@ -268,6 +271,9 @@ _LATEST: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 }
 # The row kind the writer tags signal and queue rows with.
 _KIND = {"signals": "status", "queues": "counters"}
+# The live change an operator's action announces (the engine's actions are named as theirs).
+_CHANGES = {"acknowledge": "acknowledged", "start": "in_progress", "resolve": "resolved",
+            "close": "closed", "assign": "assigned", "comment": "commented"}
 
 
 class ReplayWall:
@@ -279,6 +285,7 @@ class ReplayWall:
         self._conn = conn
         self._coordinates = coordinates
         self._layer = layer
+        self._at: datetime | None = None
         self._where = {"parking": coordinates.lookup("parking"),
                        "signals": coordinates.lookup("signals"),
                        "queues": coordinates.lookup("service_points")}
@@ -287,6 +294,7 @@ class ReplayWall:
         """Load the state at `at`."""
         async with self._conn.transaction():
             await fill_shadow(self._conn, self._coordinates, at)
+        self._at = at
 
     async def snapshot(self, stream: str) -> dict[str, Any]:
         """A live stream's snapshot body, as of the replay clock."""
@@ -309,7 +317,11 @@ class ReplayWall:
                     "units": await signal_units(conn)}
         if stream == "brt":
             buses = await shadow_bus_ids(conn)
-            return {"vehicles": await brt_vehicles(conn, buses) if buses else []}
+            return {"vehicles": await brt_vehicles(conn, vehicle_ids=buses) if buses else []}
+        if stream == "situations":
+            if self._at is None:
+                raise ValueError("reset the replay wall to a time before taking snapshots")
+            return {"situations": await situations_at(conn, self._at)}
         raise ValueError(f"unknown stream {stream!r}")
 
     def _writer_row(self, feed: str, row: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -338,5 +350,21 @@ class ReplayWall:
                 plain = [r[1] if feed in _KIND else r for r in rows]
                 await upsert_newest(self._conn, f"pg_temp.{table}", columns, key, plain)
                 deltas.extend(await TABLES[feed].deltas(self._conn, rows))
+            deltas.extend(await self._situation_deltas(frame))
+        self._at = frame.end
         return deltas
+
+    async def _situation_deltas(self, frame: Frame) -> list[LiveDelta]:
+        """Each situation whose history moved within the frame, as it stood at its end."""
+        cur = await self._conn.execute(
+            "SELECT DISTINCT ON (situation_id) situation_id, action FROM situation_events"
+            " WHERE time > %s AND time <= %s ORDER BY situation_id, time DESC, id DESC",
+            (frame.start, frame.end))
+        last: dict[int, str] = {int(sid): str(action) for sid, action in await cur.fetchall()}
+        if not last:
+            return []
+        return [LiveDelta("situations", orjson.dumps(
+                    {"change": _CHANGES.get(last[item["id"]], last[item["id"]]),
+                     "situation": item}))
+                for item in await situations_at(self._conn, frame.end, list(last))]
 

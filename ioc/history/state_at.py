@@ -176,9 +176,16 @@ async def shadow_bus_ids(conn: psycopg.AsyncConnection) -> list[str]:
     return [row[0] for row in await cur.fetchall()]
 
 
-async def situations_at(conn: psycopg.AsyncConnection, at: datetime) -> list[dict[str, Any]]:
+_SITUATION_FIELDS = ("id", "type", "severity", "status", "title", "asset_kind", "asset_id",
+                    "district", "lon", "lat", "opened_at", "resolved_at", "closed_at",
+                    "escalated")
+
+
+async def situations_at(conn: psycopg.AsyncConnection, at: datetime,
+                        ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """Situations open at `at` (opened by then, not yet resolved or closed), each with its
-    status and severity as they stood then; empty when the situations table is absent."""
+    status and severity as they stood then; with `ids`, those situations as they stood at
+    `at` whatever their status (a replay's changes). Empty when the table is absent."""
     cur = await conn.execute("SELECT to_regclass('situations') IS NOT NULL")
     row = await cur.fetchone()
     if row is None or not row[0]:
@@ -192,16 +199,16 @@ async def situations_at(conn: psycopg.AsyncConnection, at: datetime) -> list[dic
         " FROM situations s LEFT JOIN LATERAL (SELECT to_status FROM situation_events"
         "   WHERE situation_id = s.id AND time <= %(at)s AND to_status IS NOT NULL"
         "   ORDER BY time DESC, id DESC LIMIT 1) e ON TRUE"
-        " WHERE s.opened_at <= %(at)s AND (s.resolved_at IS NULL OR s.resolved_at > %(at)s)"
-        " AND (s.closed_at IS NULL OR s.closed_at > %(at)s)"
+        " WHERE s.opened_at <= %(at)s AND CASE WHEN %(ids)s::bigint[] IS NULL"
+        "   THEN (s.resolved_at IS NULL OR s.resolved_at > %(at)s)"
+        "     AND (s.closed_at IS NULL OR s.closed_at > %(at)s)"
+        "   ELSE s.id = ANY(%(ids)s::bigint[]) END"
         " ORDER BY s.opened_at, s.id",
-        {"at": at},
+        {"at": at, "ids": None if ids is None else list(ids)},
     )
-    names = ("id", "type", "severity", "status", "title", "asset_kind", "asset_id",
-             "district", "lon", "lat", "opened_at", "resolved_at", "closed_at", "escalated")
     out = []
     for values in await cur.fetchall():
-        item = dict(zip(names, values, strict=True))
+        item = dict(zip(_SITUATION_FIELDS, values, strict=True))
         for key in ("opened_at", "resolved_at", "closed_at"):
             # Later resolution or closure is not known at T.
             item[key] = None if item[key] is None or item[key] > at else item[key].isoformat()
@@ -221,9 +228,9 @@ async def state_at(
             "parking": await parking_sites(conn),
             "signals": await signal_units(conn),
             "queues": await queue_points(conn),
-            "brt": await brt_vehicles(conn, buses) if buses else [],
+            "brt": await brt_vehicles(conn, vehicle_ids=buses) if buses else [],
         }
-        figures = await area_figures(conn, index)
+        figures = await area_figures(conn, index, at)
         _count_buses(figures, index, assets["brt"])
         kpis = await area_kpis(conn, pack, layer, index, at, figures)
     return {

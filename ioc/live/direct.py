@@ -3,7 +3,7 @@
 ASGI's `send` is a coroutine that runs through Starlette's layers, and the live fan-out used
 to wake each client's sender task for every frame: for one delta to a thousand clients, that
 cost several times the write itself. `LiveWebSocketProtocol` (the API server's WebSocket
-protocol, see ioc.cli) puts a `FrameWriter` in the connection's ASGI scope, under the
+protocol, see ioc.commands) puts a `FrameWriter` in the connection's ASGI scope, under the
 extension `ioc.websocket.write`, so that the hub writes a frame straight to the socket's
 transport, without a task hop, whenever nothing is queued before it and the transport is not
 backed up. The handshake, reads and the close still go through ASGI. Under a server without

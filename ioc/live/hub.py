@@ -5,6 +5,9 @@ per distinct subscription filter, encoded once per filter, and offered to each m
 outbox without waiting. Sequence numbers come from Redis, so every API process numbers the
 same delta alike; a gap in what pub/sub delivered is filled from the retained log in Redis,
 or, past its window, by reloading the stream and sending its subscribers a fresh snapshot.
+The hub's tasks (listener, aggregates, watchdog) are supervised: one that raises is logged,
+counted and restarted with backoff, and a restarted listener reloads every stream the same
+way rather than trust the state a failed delta left half-applied.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio.client import PubSub
 from shapely.geometry.base import BaseGeometry
 
+from feeds.clock import Clock
 from geo import BoundaryLayer, CityPack, PackError
 from ioc.bus import LiveMessage, RedisBus, parse_live
 from ioc.layers import LayerSet
@@ -37,8 +41,16 @@ from ioc.live.resume import read_range
 from ioc.live.streams import Item, Places, StreamSpec, registry, split
 from ioc.live.subscriptions import Filter, ItemIndex, Matcher
 from ioc.settings import LiveSettings
+from ioc.supervise import Supervisor, TaskState
 
 logger = logging.getLogger(__name__)
+
+# The hub's supervised tasks.
+LISTENER, AGGREGATES, WATCHDOG = "live-hub", "live-aggregates", "live-watchdog"
+
+
+class LiveDeltaError(RuntimeError):
+    """A live delta that the hub could not apply or hand out."""
 
 
 @dataclass(slots=True)
@@ -117,6 +129,8 @@ class Counters:
     resyncs: int = 0
     slow_disconnects: int = 0
     coalesced: int = 0
+    # Frames written to clients that have gone; those still connected count their own.
+    frames_of_gone: int = 0
 
 
 class LiveHub:
@@ -125,9 +139,11 @@ class LiveHub:
     def __init__(
         self, bus: RedisBus, pool: AsyncConnectionPool, layer: BoundaryLayer, places: Places,
         resolve_areas: Callable[[str, frozenset[str]], BaseGeometry], settings: LiveSettings,
+        clock: Clock,
     ) -> None:
         self.bus = bus
         self.settings = settings
+        self.clock = clock
         self.places = places
         self.specs = registry()
         self.models = {name: StreamModel(spec) for name, spec in self.specs.items()}
@@ -139,12 +155,23 @@ class LiveHub:
         self._groups: dict[Filter, Group] = {}
         self._by_stream: dict[str, dict[Group, None]] = {name: {} for name in self.specs}
         self._aggregated: dict[str, int] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self.supervisor = Supervisor(asyncio.Event())
+        self._pubsub: PubSub | None = None
 
     @property
     def client_count(self) -> int:
         """Clients connected to this process."""
         return len(self.clients)
+
+    @property
+    def frames_sent(self) -> int:
+        """Frames written to clients since the process started."""
+        return self.counters.frames_of_gone + sum(c.sent_frames for c in self.clients)
+
+    @property
+    def tasks(self) -> list[TaskState]:
+        """The hub's supervised tasks and their state."""
+        return list(self.supervisor.tasks.values())
 
     @property
     def streams(self) -> list[str]:
@@ -162,19 +189,17 @@ class LiveHub:
         # as the process: leaving it out of the cyclic collector's full passes shortens them
         # from hundreds of milliseconds, a stall for every client, to what came later.
         gc.freeze()
-        self._tasks = [
-            asyncio.create_task(self._listen(pubsub), name="live-hub"),
-            asyncio.create_task(self._aggregate_loop(), name="live-aggregates"),
-            asyncio.create_task(self._watchdog(), name="live-watchdog"),
-        ]
+        self._pubsub = pubsub
+        self.supervisor.spawn(LISTENER, lambda: self._listen(pubsub))
+        self.supervisor.spawn(AGGREGATES, self._aggregate_loop)
+        self.supervisor.spawn(WATCHDOG, self._watchdog)
 
     async def stop(self) -> None:
         """Stop fanning out."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.supervisor.cancel()
+        if self._pubsub is not None:
+            with contextlib.suppress(ConnectionError, OSError, redis.exceptions.RedisError):
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
     # ---- clients and subscriptions ----
 
@@ -188,7 +213,9 @@ class LiveHub:
         """Forget a connection and its subscriptions."""
         for sub in list(client.subscriptions.values()):
             self.unsubscribe(sub)
-        self.clients.discard(client)
+        if client in self.clients:
+            self.clients.discard(client)
+            self.counters.frames_of_gone += client.sent_frames
 
     def subscribe(self, client: LiveClient, sub_id: str, spec: Filter) -> Subscription:
         """Add (or replace) a subscription; its snapshots or replays are the caller's to queue."""
@@ -313,7 +340,7 @@ class LiveHub:
         # their absolute values make harmless.
         seq = await self.bus.current_seq(stream)
         try:
-            body = await spec.snapshot(self._pool, self._layer)
+            body = await spec.snapshot(self._pool, self._layer, self.clock.now())
         except (psycopg.Error, OSError) as err:
             logger.warning("live stream %s starts empty: its snapshot failed: %s", stream, err)
             body = {}
@@ -321,6 +348,11 @@ class LiveHub:
         self.models[stream].reset(seq, items)
 
     async def _listen(self, pubsub: PubSub) -> None:
+        if self.supervisor.tasks[LISTENER].restarts:
+            # The run before failed part-way through a delta: rather than trust what it
+            # left, every stream is taken again and its subscribers get fresh snapshots.
+            for stream in self.specs:
+                await self._resync(stream)
         failures = 0
         while True:
             try:
@@ -334,9 +366,6 @@ class LiveHub:
                     await self._receive(message["data"])
                     # Let the senders run between deltas, so a burst does not fill queues.
                     await asyncio.sleep(0)
-            except asyncio.CancelledError:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-                raise
             except (ConnectionError, OSError, redis.exceptions.ConnectionError,
                     redis.exceptions.TimeoutError) as err:
                 if failures == 0:
@@ -364,7 +393,15 @@ class LiveHub:
             await self._fill(message.stream, message.seq - 1)
             if message.seq <= model.seq:
                 return
-        self.dispatch(self._split(message))
+        self._apply(message)
+
+    def _apply(self, message: LiveMessage) -> None:
+        try:
+            self.dispatch(self._split(message))
+        except Exception as err:
+            raise LiveDeltaError(
+                f"live delta {message.stream}/{message.seq} could not be applied "
+                f"({type(err).__name__}: {err}): {message.body[:300]!r}") from err
 
     async def _fill(self, stream: str, upto: int) -> None:
         model = self.models[stream]
@@ -372,9 +409,13 @@ class LiveHub:
         if missed is not None:
             self.counters.gaps_filled += 1
             for message in missed:
-                self.dispatch(self._split(message))
+                self._apply(message)
             return
         logger.warning("live stream %s lost deltas past the retained window; reloading", stream)
+        await self._resync(stream)
+
+    async def _resync(self, stream: str) -> None:
+        """Reload a stream from the store and queue its subscribers a fresh snapshot."""
         self.counters.resyncs += 1
         await self._reload(stream)
         for group in self._by_stream[stream]:
@@ -402,10 +443,7 @@ class LiveHub:
     async def _aggregate_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.aggregate_interval_s)
-            try:
-                self.push_aggregates()
-            except Exception:  # one bad cycle must not end the loop
-                logger.exception("live aggregates failed")
+            self.push_aggregates()
 
     def push_aggregates(self, force: bool = False) -> None:
         """Send changed aggregates to every low-zoom subscription."""
@@ -508,11 +546,11 @@ def catalogues(features: Callable[[str], Sequence[Mapping[str, Any]]],
 
 def build_hub(
     bus: RedisBus, pool: AsyncConnectionPool, pack: CityPack, layers: LayerSet,
-    settings: LiveSettings,
+    settings: LiveSettings, clock: Clock,
 ) -> LiveHub:
     """The hub of an API process, placing objects with the pack's assets and default layer."""
     layer = pack.layer(pack.default_layer)
     kinds = [spec.asset_kind for spec in registry().values() if spec.asset_kind is not None]
     places = Places.build(layer, catalogues(pack.asset_features, kinds))
     return LiveHub(bus, pool, layer, places, resolver(lambda name: layers.get(name)[0]),
-                   settings)
+                   settings, clock)

@@ -7,11 +7,12 @@ which the connection answers with an `error` frame and survives.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import orjson
+
+from feeds.clock import Clock
 
 PROTOCOL = 2
 # Close code sent to a client that stayed behind too long (application range 4000-4999).
@@ -83,9 +84,9 @@ def seqs(value: Any, sub: str | None) -> dict[str, int]:
     return dict(value)
 
 
-def now() -> str:
-    """Server time as ISO 8601."""
-    return datetime.now(UTC).isoformat()
+def now(clock: Clock) -> str:
+    """The city's time by `clock`, as ISO 8601."""
+    return clock.now().isoformat()
 
 
 def frame(kind: str, **fields: Any) -> bytes:

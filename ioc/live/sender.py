@@ -45,12 +45,15 @@ class Session:
         self.client = client
         self._send = send
 
+    def _now(self) -> str:
+        return protocol.now(self.hub.clock)
+
     # ---- reading ----
 
     def hello(self) -> bytes:
         """The first frame: protocol version, server time, streams, limits, current seqs."""
         return protocol.frame(
-            "hello", protocol=protocol.PROTOCOL, server_time=protocol.now(),
+            "hello", protocol=protocol.PROTOCOL, server_time=self._now(),
             streams=self.hub.streams, limits=self.hub.limits(),
             seqs={name: model.seq for name, model in self.hub.models.items()},
         )
@@ -71,7 +74,7 @@ class Session:
                 self.resume(self._existing(sub_id), protocol.seqs(message.get("seqs"), sub_id))
             elif kind == "ping":
                 nonce = message.get("nonce")
-                self._queue(protocol.frame("pong", server_time=protocol.now(), nonce=nonce))
+                self._queue(protocol.frame("pong", server_time=self._now(), nonce=nonce))
             else:
                 raise ProtocolError(Code.UNKNOWN_TYPE, f"unknown message type {kind!r}")
         except ProtocolError as err:
@@ -150,7 +153,7 @@ class Session:
                         continue  # frames were written directly meanwhile
                     client.busy = True
                     await self.send(protocol.frame(
-                        "heartbeat", server_time=protocol.now(),
+                        "heartbeat", server_time=self._now(),
                         seqs={n: m.seq for n, m in self.hub.models.items()}))
                     continue
             client.busy = True

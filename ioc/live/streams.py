@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -25,7 +26,8 @@ from ioc.snapshots import (
     signals_snapshot,
 )
 
-Snapshot = Callable[[AsyncConnectionPool, BoundaryLayer], Awaitable[dict[str, Any]]]
+# A stream's snapshot from the pool, the layer and the city clock's now.
+Snapshot = Callable[[AsyncConnectionPool, BoundaryLayer, datetime], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +84,30 @@ def _situations_snapshot() -> Snapshot:
     module = importlib.import_module("ioc.situations.live")
     take: Callable[[AsyncConnectionPool], Awaitable[dict[str, Any]]] = module.situations_snapshot
 
-    async def snapshot(pool: AsyncConnectionPool, layer: BoundaryLayer) -> dict[str, Any]:
+    async def snapshot(
+        pool: AsyncConnectionPool, layer: BoundaryLayer, now: datetime
+    ) -> dict[str, Any]:
         return await take(pool)
 
     return snapshot
 
 
-async def _districts(pool: AsyncConnectionPool, layer: BoundaryLayer) -> dict[str, Any]:
+async def _districts(
+    pool: AsyncConnectionPool, layer: BoundaryLayer, now: datetime
+) -> dict[str, Any]:
     return await districts_snapshot(pool, layer)
+
+
+async def _brt(pool: AsyncConnectionPool, layer: BoundaryLayer, now: datetime) -> dict[str, Any]:
+    return await brt_snapshot(pool, now)
 
 
 def _pool_only(
     take: Callable[[AsyncConnectionPool], Awaitable[dict[str, Any]]],
 ) -> Snapshot:
-    async def snapshot(pool: AsyncConnectionPool, layer: BoundaryLayer) -> dict[str, Any]:
+    async def snapshot(
+        pool: AsyncConnectionPool, layer: BoundaryLayer, now: datetime
+    ) -> dict[str, Any]:
         return await take(pool)
 
     return snapshot
@@ -117,7 +129,7 @@ def registry() -> dict[str, StreamSpec]:
         StreamSpec("queues", _pool_only(queues_snapshot), objects=("points",),
                    areas=("districts",), asset_kind="service_points",
                    summary=Summary(sums=("waiting", "counters_open"))),
-        StreamSpec("brt", _pool_only(brt_snapshot), objects=("vehicles",),
+        StreamSpec("brt", _brt, objects=("vehicles",),
                    summary=Summary(by="status")),
         StreamSpec("situations", _situations_snapshot(), objects=("situations",),
                    single="situation", summary=Summary(by="severity"),
@@ -177,10 +189,14 @@ class Places:
 def split(spec: StreamSpec, body: Mapping[str, Any], places: Places) -> tuple[
     list[Item], dict[str, Any]
 ]:
-    """The items of a body, and its other top-level fields (kept beside single objects)."""
+    """The items of a body, and its other top-level fields (kept beside single objects).
+
+    A single-object stream's delta names its object; its snapshot (and a coalesced delta)
+    carries the list sections instead, split like any other stream's.
+    """
     items: list[Item] = []
     extras: dict[str, Any] = {}
-    if spec.single is not None:
+    if spec.single is not None and spec.single in body:
         obj = body.get(spec.single)
         if isinstance(obj, dict) and "id" in obj:
             items.append(_object(spec, spec.objects[0], obj, places))

@@ -10,7 +10,7 @@ now is higher than it was `minutes` ago, better when lower.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -41,10 +41,9 @@ async def _since(conn: psycopg.AsyncConnection, column: str, since: datetime
     return [summary(row) for row in await cur.fetchall()]
 
 
-async def recent_changes(conn: psycopg.AsyncConnection, minutes: float,
-                         now: datetime | None = None) -> dict[str, Any]:
-    """The wall's summary of the last `minutes`."""
-    now = now or datetime.now(UTC)
+async def recent_changes(conn: psycopg.AsyncConnection, minutes: float, now: datetime
+                         ) -> dict[str, Any]:
+    """The wall's summary of the `minutes` before `now` (the city's clock)."""
     since = now - timedelta(minutes=minutes)
     opened = await _since(conn, "opened_at", since)
     escalated = await _since(conn, "escalated_at", since)

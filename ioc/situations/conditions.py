@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-Transition = Literal["raised", "cleared"]
+Transition = Literal["raised", "cleared", "reraised"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,9 @@ class ConditionState:
     clearing_since: datetime | None = None
     value: float | None = None
     at: datetime | None = None
+    # Raised, but its situation was ended by an operator; held past `on` since holding_since.
+    released: bool = False
+    holding_since: datetime | None = None
 
 
 def step(state: ConditionState, value: float, at: datetime, limits: Thresholds
@@ -72,17 +75,43 @@ def step(state: ConditionState, value: float, at: datetime, limits: Thresholds
     state.pending_since = None
     if not limits.is_off(value):
         state.clearing_since = None
-        return None
+        return _hold(state, value, at, limits) if state.released else None
+    state.holding_since = None
     state.clearing_since = state.clearing_since or at
     if at - state.clearing_since >= limits.clear_duration:
-        state.raised, state.clearing_since = False, None
+        state.raised, state.clearing_since, state.released = False, None, False
         return "cleared"
     return None
+
+
+def _hold(state: ConditionState, value: float, at: datetime, limits: Thresholds
+          ) -> Transition | None:
+    """A released condition: reraised once past `on` for the minimum duration again."""
+    if not limits.is_on(value):
+        state.holding_since = None
+        return None
+    state.holding_since = state.holding_since or at
+    if at - state.holding_since >= limits.min_duration:
+        state.released, state.holding_since = False, None
+        return "reraised"
+    return None
+
+
+def release(state: ConditionState, at: datetime, limits: Thresholds) -> Transition | None:
+    """The situation a raised condition fed was ended at `at` while the condition held:
+    count the minimum duration again from then (a zero duration reraises at once)."""
+    if not state.raised or state.released:
+        return None
+    state.released, state.holding_since = True, None
+    if state.value is None or state.at is None or not limits.is_on(state.value):
+        return None
+    return _hold(state, state.value, max(at, state.at), limits)
 
 
 def advance(state: ConditionState, at: datetime, limits: Thresholds) -> Transition | None:
     """Let time pass with no new value: the last value is taken to hold until `at`."""
     if state.value is None or state.at is None or (
-            state.pending_since is None and state.clearing_since is None):
+            state.pending_since is None and state.clearing_since is None
+            and state.holding_since is None):
         return None
     return step(state, state.value, at, limits)

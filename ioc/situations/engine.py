@@ -5,6 +5,13 @@ It reads the feeds' streams in a consumer group of its own ("rules"), so it sees
 observation the writers see and resumes where it stopped; entries are acknowledged after
 the situations they changed are committed. Condition state lives in memory; raised alerts
 are reloaded from the database at start, so a restart neither repeats nor forgets them.
+
+Every "now" comes from the city's clock (`feeds.clock.Clock`); the machine's monotonic
+counter only paces the ticks. A restart opens nothing a running engine would not have: a
+feed's lag is judged only once the engine has watched it long enough for a live feed to have
+delivered since the start. A situation an operator ends while its condition still holds is
+released: the condition opens a new situation, linked to the ended one, once it has held
+for its rule's minimum duration again.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import orjson
 import psycopg
@@ -23,13 +30,20 @@ import redis.exceptions
 from psycopg_pool import AsyncConnectionPool
 
 from feeds.base import AreaAssigner
+from feeds.clock import Clock
+from feeds.registry import LAG_ALLOWANCE_S
 from feeds.signals.detectors import detectors_from_features
 from feeds.transit.gtfs_static import load_gtfs
 from geo import CityPack
 from ioc.bus import Entry, RedisBus
-from ioc.situations.conditions import ConditionState, Thresholds, advance, step
+from ioc.situations.conditions import ConditionState, Thresholds, advance, release, step
 from ioc.situations.live import publish_change
-from ioc.situations.measures import feed_readings, queue_readings, split_failure_readings
+from ioc.situations.measures import (
+    DEFAULT_ALLOWANCE_S,
+    feed_readings,
+    queue_readings,
+    split_failure_readings,
+)
 from ioc.situations.readings import BrtWatch, Reading, parking_readings, signal_readings
 from ioc.situations.rules import Rule, RuleBook
 from ioc.situations.store import (
@@ -38,6 +52,7 @@ from ioc.situations.store import (
     escalate_due,
     raise_alert,
     raised_alerts,
+    released_alerts,
 )
 
 logger = logging.getLogger(__name__)
@@ -73,7 +88,7 @@ class _Subject:
     """One rule's view of one subject: its condition, and recent values when it must rise."""
 
     state: ConditionState = field(default_factory=ConditionState)
-    seen: float = 0.0  # monotonic clock at the last reading
+    seen: datetime | None = None  # the city's clock at the last reading
     reading: Reading | None = None
     history: deque[tuple[datetime, float]] = field(default_factory=deque)
 
@@ -85,9 +100,10 @@ class SituationEngine:
         self, pool: AsyncConnectionPool, bus: RedisBus, pack: CityPack, book: RuleBook,
         assign: AreaAssigner, feeds: Sequence[str], *, consumer: str = "rules-1",
         batch_entries: int = 100, block_ms: int = 500, tick_s: float = 5.0,
-        measure_every_s: float = 60.0,
+        measure_every_s: float = 60.0, clock: Clock | None = None,
     ) -> None:
         self.stats = EngineStats()
+        self._clock = clock or Clock()
         self._pool, self._bus, self._pack, self._book = pool, bus, pack, book
         self._assign = assign
         self._watched_feeds = list(feeds)
@@ -98,13 +114,14 @@ class SituationEngine:
         for rule in book.enabled:
             self._by_source[rule.condition.source].append(rule)
         self._limits: dict[str, Thresholds] = {r.id: r.thresholds() for r in book.enabled}
+        self._rules = {r.id: r for r in book.enabled}
         self._subjects: dict[Key, _Subject] = {}
         self._keys: list[str] = []
         self._ready = False
         self._pending_first = True
         self._last_tick = 0.0
         self._last_measure = 0.0
-        self._started = datetime.now(UTC)
+        self._started: datetime | None = None
         self._names = self._asset_names()
         self._brt = None
         if pack.gtfs_path is not None and self._by_source.keys() & {"brt_headway",
@@ -128,15 +145,22 @@ class SituationEngine:
         return names
 
     async def start(self) -> None:
-        """Create the group, take over abandoned entries, reload the alerts still raised."""
+        """Create the group, take over abandoned entries, reload the alerts still raised
+        (released when an operator ended their situation)."""
+        if self._started is None:
+            self._started = self._clock.now()
         self._keys = await self._bus.ensure_groups(self._stream_feeds, GROUP, dead=False)
         await self._bus.claim_abandoned(self._consumer, self._keys, CLAIM_IDLE_MS, GROUP)
         self._pending_first = True
+        # What memory held may be ahead of what was committed (a failed batch is read
+        # again): the database is the truth.
+        self._subjects = {}
         async with self._pool.connection() as conn:
-            for rule_id, subject, at in await raised_alerts(conn):
+            for rule_id, subject, at, active in await raised_alerts(conn):
                 if rule_id in self._limits:
                     self._subjects[rule_id, subject] = _Subject(
-                        ConditionState(raised=True, at=at), time.monotonic())
+                        ConditionState(raised=True, at=at, released=not active),
+                        self._clock.now())
         self._ready = True
 
     async def step(self) -> int:
@@ -167,21 +191,64 @@ class SituationEngine:
         """
         now_mono = time.monotonic()
         self._last_tick = now_mono
-        now = datetime.now(UTC)
+        now = self._clock.now()
+        started = self._started or now
         readings: list[Reading] = []
         if measure if measure is not None else now_mono - self._last_measure >= self._measure_s:
             self._last_measure = now_mono
             readings.extend(await self._measures(now))
         if self._by_source.get("feed"):
-            readings.extend(await feed_readings(self._bus, self._watched_feeds, now,
-                                                self._started))
-        transitions = list(self._judge(readings))
-        transitions.extend(self._advance(now_mono))
+            watched = [f for f in self._watched_feeds if self._watched_long_enough(f, now)]
+            readings.extend(await feed_readings(self._bus, watched, now, started, self._pack))
+        transitions = await self._release(now)
+        transitions.extend(self._judge(readings))
+        transitions.extend(self._advance(now))
         changes = await self._apply(transitions)
         async with self._pool.connection() as conn, conn.transaction():
             changes.extend(await escalate_due(conn, {
-                t: p.escalate_after_s for t, p in self._book.procedures.items()}))
+                t: p.escalate_after_s for t, p in self._book.procedures.items()}, now))
         await self._publish(changes)
+
+    def _watched_long_enough(self, feed: str, now: datetime) -> bool:
+        """Whether the engine has watched `feed` long enough to judge its lag: for as long
+        as a lagging feed takes to raise, so that a feed merely restarting with the engine
+        (its last observation predating the start) has had the time to deliver."""
+        if self._started is None:
+            return False
+        allowance = LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S)
+        needed = max((allowance * r.condition.on + r.min_duration_s
+                      for r in self._by_source["feed"]), default=0.0)
+        return now - self._started >= timedelta(seconds=needed)
+
+    async def _release(self, now: datetime) -> list[Transition]:
+        """Release the raised conditions whose situation an operator ended; those still
+        holding past their minimum duration (none, for a zero duration) are raised again."""
+        held = [key for key, s in self._subjects.items() if s.state.raised
+                and not s.state.released]
+        if not held:
+            return []
+        async with self._pool.connection() as conn:
+            ended = set(await released_alerts(conn))
+        transitions = []
+        for key in held:
+            if key not in ended:
+                continue
+            subject = self._subjects[key]
+            change = release(subject.state, self._source_time(subject, now),
+                             self._limits[key[0]])
+            if change is not None and subject.reading is not None:
+                transitions.append(Transition(self._rules[key[0]], subject.reading,
+                                              subject.state.value or 0.0, True))
+        return transitions
+
+    @staticmethod
+    def _source_time(subject: _Subject, now: datetime) -> datetime:
+        """`now` on the subject's source clock: its last reading's time plus the time
+        passed since it was judged (feeds stamp their own time, which may lag)."""
+        state = subject.state
+        if state.at is None or subject.seen is None:
+            return now
+        return state.at + (now - subject.seen)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop`; on a storage or bus failure, log once, back off, resume."""
@@ -222,7 +289,7 @@ class SituationEngine:
                                entry.entry_id, feed, err)
 
     def _judge(self, readings: Iterable[Reading]) -> Iterator[Transition]:
-        now = time.monotonic()
+        now = self._clock.now()
         for reading in readings:
             self.stats.readings += 1
             for rule in self._by_source.get(reading.source, ()):
@@ -240,14 +307,13 @@ class SituationEngine:
                     judged = self._unless_rising(rule, subject, reading.at, value)
                 change = step(subject.state, judged, reading.at, self._limits[rule.id])
                 if change is not None:
-                    yield Transition(rule, reading, value, change == "raised")
+                    yield Transition(rule, reading, value, change != "cleared")
 
     def _unless_rising(self, rule: Rule, subject: _Subject, at: datetime, value: float) -> float:
         """The value, or the off threshold while the measure is not rising (raising waits)."""
-        assert rule.condition.rising_window_s is not None
         history = subject.history
         history.append((at, value))
-        horizon = at - timedelta(seconds=rule.condition.rising_window_s)
+        horizon = at - timedelta(seconds=rule.condition.rising_window_s or 0.0)
         while len(history) > 2 and history[1][0] <= horizon:
             history.popleft()
         rising = value > history[0][1] if len(history) > 1 else False
@@ -255,19 +321,20 @@ class SituationEngine:
             return value
         return rule.condition.off
 
-    def _advance(self, now_mono: float) -> Iterator[Transition]:
+    def _advance(self, now: datetime) -> Iterator[Transition]:
         """Durations that ran out with no new reading (the last value still holds)."""
         for (rule_id, _), subject in self._subjects.items():
             state, reading = subject.state, subject.reading
             if reading is None or state.at is None or (
-                    state.pending_since is None and state.clearing_since is None):
+                    state.pending_since is None and state.clearing_since is None
+                    and state.holding_since is None):
                 continue
-            at = state.at + timedelta(seconds=now_mono - subject.seen)
-            subject.seen = now_mono
+            at = self._source_time(subject, now)
+            subject.seen = now
             change = advance(state, at, self._limits[rule_id])
             if change is not None:
-                rule = next(r for r in self._book.enabled if r.id == rule_id)
-                yield Transition(rule, reading, state.value or 0.0, change == "raised")
+                yield Transition(self._rules[rule_id], reading, state.value or 0.0,
+                                 change != "cleared")
 
     async def _measures(self, now: datetime) -> list[Reading]:
         readings: list[Reading] = []
@@ -298,6 +365,7 @@ class SituationEngine:
     async def _apply(self, transitions: Sequence[Transition]) -> list[SituationChange]:
         if not transitions:
             return []
+        now = self._clock.now()
         changes: list[SituationChange] = []
         async with self._pool.connection() as conn, conn.transaction():
             for t in transitions:
@@ -308,10 +376,11 @@ class SituationEngine:
                         else self._names.get((reading.asset_kind, reading.asset_id))
                     changes.append(await raise_alert(
                         conn, t.rule, reading, t.value, self._book.procedures[t.rule.type],
-                        name))
+                        name, now=now))
                 else:
                     self.stats.cleared += 1
-                    cleared = await clear_alert(conn, t.rule, t.reading.subject, t.reading.at)
+                    cleared = await clear_alert(conn, t.rule, t.reading.subject, t.reading.at,
+                                                now=now)
                     if cleared is not None:
                         changes.append(cleared)
         return changes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from psycopg_pool import AsyncConnectionPool
 
+from feeds.clock import Clock
 from geo import AreaIndex, CityPack
 from ioc.bus import RedisBus
 from ioc.settings import Settings
@@ -19,10 +20,13 @@ def rulebook(settings: Settings) -> RuleBook:
 
 
 def situation_engine(settings: Settings, pool: AsyncConnectionPool, bus: RedisBus,
-                     pack: CityPack, index: AreaIndex) -> SituationEngine:
-    """The engine of a worker process, watching the enabled feeds."""
+                     pack: CityPack, index: AreaIndex, clock: Clock | None = None
+                     ) -> SituationEngine:
+    """The engine of a worker process, watching the enabled feeds, on the process's clock
+    (one is built from the settings when none is given)."""
     config = settings.situations
     return SituationEngine(
         pool, bus, pack, rulebook(settings), index.assign, settings.feeds,
         consumer=config.consumer, batch_entries=config.batch_entries, block_ms=config.block_ms,
-        tick_s=config.tick_s, measure_every_s=config.measure_every_s)
+        tick_s=config.tick_s, measure_every_s=config.measure_every_s,
+        clock=clock or settings.clock.build())

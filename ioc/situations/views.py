@@ -88,7 +88,8 @@ async def situation_detail(conn: psycopg.AsyncConnection, situation_id: int) -> 
         "SELECT evidence, acknowledged_at, escalated_at, condition_cleared_at, resolved_at,"
         " resolved_by, closed_at, base_severity FROM situations WHERE id = %s", (situation_id,))
     row = await cur.fetchone()
-    assert row is not None  # the summary above found it
+    if row is None:  # deleted since the summary above was read
+        raise LookupError(f"no situation {situation_id}")
     evidence, *stamps, resolved_by, closed_at, base = row
     for key, value in zip(("acknowledged_at", "escalated_at", "condition_cleared_at",
                            "resolved_at"), stamps, strict=True):
@@ -103,6 +104,11 @@ async def situation_detail(conn: psycopg.AsyncConnection, situation_id: int) -> 
          "from_status": before, "to_status": after, "detail": detail}
         for i, t, actor, action, before, after, detail in await cur.fetchall()
     ]
+    # A situation ended while its condition held is reopened as a new one: both name the other.
+    item["reopened_from"] = next((h["detail"].get("reopened_from") for h in item["history"]
+                                  if h["action"] == "opened"), None)
+    item["reopened_as"] = [h["detail"]["situation_id"] for h in item["history"]
+                           if h["action"] == "reopened"]
     cur = await conn.execute(
         "SELECT id, time, author, text FROM situation_comments WHERE situation_id = %s"
         " ORDER BY id", (situation_id,))

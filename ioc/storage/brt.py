@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -64,16 +65,18 @@ async def write_stop_events(
 
 
 async def brt_vehicles(
-    conn: psycopg.AsyncConnection, vehicle_ids: Sequence[str] | None = None
+    conn: psycopg.AsyncConnection, *, now: datetime | None = None,
+    vehicle_ids: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each bus's latest position."""
+    """The latest position of the buses on the road at `now` (the city clock's), or of the
+    buses named."""
     cur = await conn.execute(
         "SELECT vehicle_id, time, trip_id, route_id, direction_id, stop_id, status, occupancy,"
         " lon, lat, district FROM brt_vehicle_latest"
         # A bus silent for ten minutes is off the road: out of service, or its unit is down.
-        " WHERE (%(ids)s::text[] IS NULL AND time > now() - interval '10 minutes')"
+        " WHERE (%(ids)s::text[] IS NULL AND time > %(now)s::timestamptz - interval '10 minutes')"
         " OR vehicle_id = ANY(%(ids)s::text[]) ORDER BY vehicle_id",
-        {"ids": None if vehicle_ids is None else list(vehicle_ids)},
+        {"ids": None if vehicle_ids is None else list(vehicle_ids), "now": now},
     )
     names = ("id", "updated_at", "trip_id", "route_id", "direction_id", "stop_id", "status",
              "occupancy", "lon", "lat", "district")

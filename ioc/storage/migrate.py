@@ -9,6 +9,9 @@ from typing import Literal
 
 import psycopg
 
+from ioc.history.maintainer import apply_timescale_retention
+from ioc.settings import HistorySettings
+
 logger = logging.getLogger(__name__)
 
 Mode = Literal["timescaledb", "postgresql"]
@@ -28,6 +31,8 @@ class MigrationReport:
     mode: Mode
     timescaledb_version: str | None
     applied: list[str] = field(default_factory=list)
+    # Relations whose retention policy was changed to the configured one.
+    policies: list[str] = field(default_factory=list)
 
 
 def migration_files(mode: Mode) -> list[str]:
@@ -85,8 +90,15 @@ async def _timescaledb_version(conn: psycopg.AsyncConnection) -> str | None:
     return None if row is None else str(row[0])
 
 
-async def upgrade(url: str, allow_timescaledb: bool = True) -> MigrationReport:
-    """Apply every migration not yet applied, under an advisory lock, and report the mode."""
+async def upgrade(
+    url: str, allow_timescaledb: bool = True, history: HistorySettings | None = None
+) -> MigrationReport:
+    """Apply every migration not yet applied and, given `history`, bring the TimescaleDB
+    retention policies to it; report the mode.
+
+    All of it runs under one advisory lock, so that processes starting together (scaled
+    writers, the API) change the schema and the policies once, one after the other.
+    """
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         await conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
@@ -103,10 +115,14 @@ async def upgrade(url: str, allow_timescaledb: bool = True) -> MigrationReport:
                 if name not in done:
                     await _apply(conn, name)
                     report.applied.append(name)
+            if history is not None and mode == "timescaledb":
+                report.policies = await apply_timescale_retention(conn, history)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     if report.applied:
         logger.info("applied migrations %s (%s mode)", report.applied, mode)
+    if report.policies:
+        logger.info("retention policies set on %s", ", ".join(report.policies))
     return report
 
 

@@ -21,13 +21,17 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from feeds.base import Feed, Parsed, Rejected
+from feeds.clock import Clock
 from feeds.registry import FEEDS, build_parser, simulator_for
 from ioc.tables import TABLES
+from tests.clock import DAY, HOURS
 from tests.ioc.conftest import PACK
 
 CARD_KEY = b"property-test-card-key-0123456789"
 JSON_FEEDS = ["parking", "parking_sessions", "queues", "online_services", "signals", "brt_taps"]
 PROTOBUF_FEEDS = ["brt_vehicles", "brt_trips"]
+# Feeds whose sources are scheduled: at 02:30 the BRT line and the one-stop shops are shut.
+NIGHT_IDLE = {"brt_vehicles", "brt_trips", "brt_taps", "queues"}
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -59,10 +63,22 @@ json_values = st.recursive(
 
 
 @cache
-def good_payload(feed: str) -> bytes:
-    """One payload of the feed's simulator: real records of the real shape."""
-    source, _ = simulator_for(feed, PACK)
+def good_payload(feed: str, at: datetime = DAY) -> bytes:
+    """One payload of the feed's simulator at `at`: real records of the real shape (at 10:00
+    on a weekday by default, when every feed has records to sample from)."""
+    source, _ = simulator_for(feed, PACK, Clock.pinned(at))
     return asyncio.run(source())
+
+
+@pytest.mark.parametrize("hour", sorted(HOURS))
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_every_simulator_payload_parses_without_a_reject_night_and_day(
+    feed: str, hour: str
+) -> None:
+    parsed = build_parser(feed, PACK).parse(good_payload(feed, HOURS[hour]))
+    assert parsed.rejected == []
+    if feed not in NIGHT_IDLE or hour == "day":
+        assert parsed.observations, f"{feed} simulated nothing at {hour}"
 
 
 @cache

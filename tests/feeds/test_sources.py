@@ -17,6 +17,7 @@ from feeds.parking import ParkingFeed
 from feeds.runner import FeedRunner
 from feeds.sources import http_poll, mqtt_listen
 from ioc.bus import RedisBus
+from tests.clock import TEST_CLOCK
 from tests.feeds.conftest import Endpoint
 
 SITE = {"id": "bd-kim-ma", "lon": 105.8226, "lat": 21.0312, "open": True,
@@ -47,7 +48,7 @@ async def test_an_http_source_is_polled_and_its_failures_are_reported(
     bus: RedisBus, endpoint: Endpoint
 ) -> None:
     endpoint.body = PAYLOAD
-    runner = FeedRunner(ParkingFeed(http_poll(endpoint.url)), bus, _ba_dinh)
+    runner = FeedRunner(ParkingFeed(http_poll(endpoint.url)), bus, _ba_dinh, now=TEST_CLOCK.now)
     # Kim Mã's record is refused whole (a count of -1); Liễu Giai's goes through.
     assert await runner.run_once() == 1
     assert [r["site_id"] for r in await _published(bus)] == ["bd-lieu-giai"]
@@ -69,7 +70,8 @@ async def test_an_mqtt_topic_feeds_the_bus_and_rejects_go_to_the_dead_letters(
     if not _mosquitto_up():
         pytest.skip("needs Mosquitto on 127.0.0.1:1883")
     topic = f"ioc-test/{uuid.uuid4().hex}/parking"
-    runner = FeedRunner(ParkingFeed(http_poll("http://unused.invalid")), bus, _ba_dinh)
+    runner = FeedRunner(ParkingFeed(http_poll("http://unused.invalid")), bus, _ba_dinh,
+                        now=TEST_CLOCK.now)
     stop = asyncio.Event()
     listener = asyncio.create_task(mqtt_listen(runner, "mqtt://127.0.0.1:1883", topic, stop))
     while runner.health.last_success is None:

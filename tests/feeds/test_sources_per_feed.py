@@ -22,6 +22,7 @@ from feeds.sources import http_poll, mqtt_listen
 from geo import AreaIndex, load_pack
 from ioc.bus import RedisBus
 from ioc.settings import PROJECT_ROOT
+from tests.clock import TEST_CLOCK
 from tests.conftest import PUSH_KEYS, shared_file
 from tests.feeds.conftest import Endpoint
 from tests.feeds.samples import samples
@@ -49,7 +50,7 @@ async def _on_bus(bus: RedisBus, feed: str) -> tuple[int, list[str]]:
 
 def _expected(feed: str) -> int:
     # The parser's own verdict on the good payload: what every source must deliver, no less.
-    return len(build_feed(feed, PACK).parse(SAMPLES[feed][0]).observations)
+    return len(build_feed(feed, PACK, TEST_CLOCK).parse(SAMPLES[feed][0]).observations)
 
 
 def test_every_feed_has_samples() -> None:
@@ -63,7 +64,7 @@ async def test_mqtt_delivers_every_feed(bus: RedisBus, feed: str) -> None:
         if sock.connect_ex(("127.0.0.1", 1883)) != 0:
             pytest.skip("needs Mosquitto on 127.0.0.1:1883")
     good, bad = SAMPLES[feed]
-    runner = FeedRunner(build_feed(feed, PACK), bus, INDEX.assign)
+    runner = FeedRunner(build_feed(feed, PACK, TEST_CLOCK), bus, INDEX.assign, now=TEST_CLOCK.now)
     topic = f"ioc-test/{uuid.uuid4().hex}/{feed}"
     stop = asyncio.Event()
     listener = asyncio.create_task(mqtt_listen(runner, "mqtt://127.0.0.1:1883", topic, stop))
@@ -96,6 +97,6 @@ def test_http_push_delivers_every_feed(server: Server, feed: str) -> None:
 async def test_gtfs_realtime_is_polled_over_http(bus: RedisBus, endpoint: Endpoint) -> None:
     endpoint.body = shared_file("gtfs/caltrain/vehicle-positions.pb").read_bytes()
     feed = build_feed("brt_vehicles", PACK, http_poll(endpoint.url))
-    assert await FeedRunner(feed, bus, INDEX.assign).run_once() == 14
+    assert await FeedRunner(feed, bus, INDEX.assign, now=TEST_CLOCK.now).run_once() == 14
     published, _ = await _on_bus(bus, "brt_vehicles")
     assert published == 14

@@ -20,6 +20,7 @@ from geo import AreaIndex, load_layer
 from ioc.areas import area_figures
 from ioc.kpis import area_kpis, health
 from ioc.storage.history import queue_history
+from tests.clock import TEST_CLOCK
 from tests.conftest import shared_file
 from tests.ioc.conftest import PACK, Ingest
 
@@ -39,7 +40,7 @@ async def _fill(ingest: Ingest) -> None:
     for _ in range(3):
         clock[0] += timedelta(minutes=1)
         for feed in feeds:
-            await FeedRunner(feed, ingest.bus, ingest.index.assign).run_once()
+            await FeedRunner(feed, ingest.bus, ingest.index.assign, now=TEST_CLOCK.now).run_once()
     await ingest.store(["parking", "signals", "queues"])
 
 

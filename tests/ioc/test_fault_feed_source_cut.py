@@ -20,6 +20,7 @@ from geo import AreaIndex
 from ioc.bus import RedisBus
 from ioc.storage.pool import open_pool
 from ioc.writer import Writer
+from tests.clock import TEST_CLOCK
 from tests.feeds.conftest import Endpoint, endpoint  # noqa: F401 - the fixture
 from tests.ioc.conftest import PACK
 from tests.ioc.fault_tools import SITE, until
@@ -46,7 +47,8 @@ async def test_a_cut_source_is_reported_and_the_feed_catches_up(
     redis = Redis.from_url(redis_url)
     bus = RedisBus(redis, redis_prefix)
     feed = build_feed("parking", PACK, http_poll(endpoint.url), interval_s=0.2)
-    runner = FeedRunner(feed, bus, AreaIndex(PACK.layer(PACK.default_layer)).assign)
+    runner = FeedRunner(feed, bus, AreaIndex(PACK.layer(PACK.default_layer)).assign,
+                        now=TEST_CLOCK.now)
     pool = await open_pool(db)
     writer = Writer(pool, bus, ["parking"], block_ms=100)
     stop = asyncio.Event()

@@ -1,7 +1,8 @@
 """Fault: the writer process is SIGKILLed while a producer keeps pushing.
 
 What the bus accepted is all stored once a new writer takes over: entries read but not
-committed stay pending and are read again; what was committed is not stored twice.
+committed stay pending and are claimed by the new writer (each writer has a name of its own);
+what was committed is not stored twice.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def workers(db: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> Itera
     env = {"IOC_DATABASE__URL": db, "IOC_REDIS__URL": redis_url,
            "IOC_REDIS__PREFIX": redis_prefix, "IOC_AUTH__SECRET": TEST_AUTH_SECRET,
            "IOC_FEEDS": '["parking"]', "IOC_INGEST__BATCH_ENTRIES": "2",
-           "IOC_INGEST__BLOCK_MS": "100"}
+           "IOC_INGEST__BLOCK_MS": "100", "IOC_INGEST__CLAIM_IDLE_MS": "1000"}
     started = Workers(env, tmp_path / "worker.log")
     yield started
     for process in started.running:

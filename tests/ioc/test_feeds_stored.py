@@ -17,6 +17,7 @@ from feeds.transit.gtfs_static import load_gtfs
 from feeds.transit.simulator import BrtSimulator
 from ioc.storage.brt import brt_vehicles
 from ioc.storage.queues import district_queues
+from tests.clock import TEST_CLOCK
 from tests.feeds.samples import samples
 from tests.ioc.conftest import PACK, Ingest
 
@@ -29,7 +30,7 @@ async def test_a_monday_morning_of_queues_is_stored_and_rolled_up_by_district(
     bus, pool, index = ingest.bus, ingest.pool, ingest.index
     points = load_service_points(PACK.asset_features("service_points"))
     simulator = QueueSimulator(points.values(), now=lambda: MONDAY_10_HANOI)
-    runner = FeedRunner(QueuesFeed(simulator, points), bus, index.assign)
+    runner = FeedRunner(QueuesFeed(simulator, points), bus, index.assign, now=TEST_CLOCK.now)
     sent = await runner.run_once()
     writer = await ingest.store(["queues"])
     assert writer.stats.dead == 0 and runner.health.rejected == 0
@@ -53,11 +54,11 @@ async def test_simulated_brt_buses_and_stop_events_are_stored_with_districts(
     simulator.advance_to(MONDAY_10_HANOI)
     vehicles, trips = simulated_brt_feeds(static, simulator)
     for feed in (vehicles, trips):
-        await FeedRunner(feed, bus, index.assign).run_once()
+        await FeedRunner(feed, bus, index.assign, now=TEST_CLOCK.now).run_once()
     writer = await ingest.store(["brt_vehicles", "brt_trips"])
     assert writer.stats.dead == 0
     async with pool.connection() as conn:
-        buses = await brt_vehicles(conn)
+        buses = await brt_vehicles(conn, now=MONDAY_10_HANOI)
     # At 10:00 the headway is 10 minutes: about eight buses are out on a 41-minute run.
     assert len(buses) >= 6
     # Line 01 runs from Ba Đình/Đống Đa through Thanh Xuân and Nam Từ Liêm to Hà Đông.
@@ -77,7 +78,7 @@ async def test_replaying_the_same_bus_positions_stores_them_once(
     simulator = BrtSimulator(static, now=lambda: MONDAY_10_HANOI)
     simulator.advance_to(MONDAY_10_HANOI)
     vehicles, _ = simulated_brt_feeds(static, simulator)
-    runner = FeedRunner(vehicles, bus, index.assign)
+    runner = FeedRunner(vehicles, bus, index.assign, now=TEST_CLOCK.now)
     payload = await vehicles.fetch()
     await runner.ingest(payload)
     await runner.ingest(payload)
@@ -95,8 +96,8 @@ async def test_ledger_feeds_are_stored_once_even_when_sent_twice(
     ingest: Ingest, feed: str, table: str
 ) -> None:
     good, _ = samples()[feed]
-    runner = FeedRunner(build_feed(feed, PACK, card_key=b"k" * 32), ingest.bus,
-                        ingest.index.assign)
+    runner = FeedRunner(build_feed(feed, PACK, TEST_CLOCK, card_key=b"k" * 32), ingest.bus,
+                        ingest.index.assign, now=TEST_CLOCK.now)
     sent = len((await runner.ingest(good)).observations)
     await runner.ingest(good)
     await ingest.store([feed])
@@ -105,7 +106,8 @@ async def test_ledger_feeds_are_stored_once_even_when_sent_twice(
 
 
 async def test_online_counts_keep_the_largest_of_the_day(ingest: Ingest) -> None:
-    runner = FeedRunner(build_feed("online_services", PACK), ingest.bus, ingest.index.assign)
+    feed = build_feed("online_services", PACK, TEST_CLOCK)
+    runner = FeedRunner(feed, ingest.bus, ingest.index.assign, now=TEST_CLOCK.now)
     for count in (12, 30, 25):  # a late, smaller report must not lower the day's count
         await runner.ingest(orjson.dumps({"applications": [
             {"district": "002", "day": "2026-11-23", "level": 4, "applications": count}]}))

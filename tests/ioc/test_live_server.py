@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection
 from ioc.bus import RedisBus
 from tests.auth import TEST_AUTH_SECRET, access_token, bearer
 from tests.conftest import delete_keys
+from tests.ioc.scrape import Samples, samples, value
 from tests.ioc.server import PROJECT, Server, free_port, stop
 
 # Hang guards only: every wait below ends as soon as its condition holds.
@@ -129,6 +130,12 @@ async def _stats(server: Server) -> dict[str, Any]:
         response = await http.get(f"{server.base_url}/api/live/stats", headers=bearer("viewer"))
     body: dict[str, Any] = response.json()
     return body
+
+
+async def _metrics(server: Server) -> Samples:
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"{server.base_url}/metrics", headers=bearer("admin"))
+    return samples(response.text)
 
 
 async def _until(predicate: Callable[[], bool]) -> None:
@@ -425,6 +432,7 @@ async def test_a_slow_client_gets_latest_values_while_a_fast_one_gets_every_delt
         assert merged, "the backlog was not coalesced"
         assert merged[-1]["sites"] == [_site(LY_THUONG_KIET, 999), _site(TRANG_TIEN, 999)]
         assert merged[-1]["from_seq"] <= merged[-1]["seq"] == final
+        assert (value(await _metrics(api), "ioc_live_coalesced_frames_total") or 0) >= len(merged)
     finally:
         for ws in (fast, slow):
             ws.transport.abort()
@@ -469,6 +477,10 @@ async def test_a_client_still_too_slow_is_disconnected_with_a_reason(
         assert closed.value.rcvd.code == 4008
         assert "too slow" in closed.value.rcvd.reason
         assert (await _stats(strict))["clients"] == 1
+        metrics = await _metrics(strict)
+        assert value(metrics, "ioc_live_slow_disconnects_total") == 1
+        assert value(metrics, "ioc_live_clients") == 1
+        assert (value(metrics, "ioc_live_frames_total") or 0) >= len(fast_seqs)
     finally:
         for ws in (fast, slow):
             ws.transport.abort()

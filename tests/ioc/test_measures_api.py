@@ -13,6 +13,7 @@ from feeds.signals.simulator import SignalSimulator
 from feeds.transit.feed import simulated_brt_feeds
 from feeds.transit.gtfs_static import load_gtfs
 from feeds.transit.simulator import BrtSimulator
+from tests.clock import TEST_CLOCK
 from tests.ioc.conftest import PACK, Ingest
 from tests.ioc.server import Server
 
@@ -34,13 +35,14 @@ async def test_signal_measures_come_in_15_minute_bins_per_phase(
     clock = [MONDAY_7_HANOI]
     simulator = SignalSimulator(features, timezone=PACK.timezone, now=lambda: clock[0])
     feed = SignalsFeed(simulator, zone=PACK.timezone, locations=locations_from_features(features))
-    runner = FeedRunner(feed, ingest.bus, ingest.index.assign)
+    runner = FeedRunner(feed, ingest.bus, ingest.index.assign, now=TEST_CLOCK.now)
     for _ in range(30):
         clock[0] += timedelta(minutes=1)
         await runner.run_once()
     await ingest.store(["signals"])
     body = _get(server, f"/api/signals/{SIGNAL}/measures", MONDAY_7_HANOI, clock[0])
     assert body["events"] > 1000
+    assert body["unavailable"] == {}
     starts = {b["bin_start"] for b in body["bins"]}
     assert len(starts) == 2  # 07:00 and 07:15
     assert all(datetime.fromisoformat(s).minute in (0, 15) for s in starts)
@@ -59,10 +61,12 @@ async def test_a_desk_reports_waits_service_level_and_its_erlang_c_outlook(
     points = load_service_points(PACK.asset_features("service_points"))
     ten = MONDAY_7_HANOI + timedelta(hours=3)
     simulator = QueueSimulator(points.values(), now=lambda: ten)
-    await FeedRunner(QueuesFeed(simulator, points), ingest.bus, ingest.index.assign).run_once()
+    await FeedRunner(QueuesFeed(simulator, points), ingest.bus, ingest.index.assign,
+                     now=TEST_CLOCK.now).run_once()
     await ingest.store(["queues"])
     body = _get(server, "/api/queues/mc-001-ba-dinh/measures", ten - timedelta(hours=1), ten)
     assert body["throughput"]["arrived"] > 10
+    assert body["unavailable"] == {}
     assert 0 <= body["wait_min"]["p50"] <= body["wait_min"]["p90"] <= body["wait_min"]["max"]
     assert 0 <= body["service_level"]["overall"] <= 1
     assert body["counters_open"] > 0
@@ -76,7 +80,8 @@ async def test_brt_headways_at_ten_match_the_ten_minute_timetable(
     clock = [MONDAY_7_HANOI + timedelta(hours=3)]
     simulator = BrtSimulator(static, now=lambda: clock[0])
     vehicles, trips = simulated_brt_feeds(static, simulator)
-    runners = [FeedRunner(f, ingest.bus, ingest.index.assign) for f in (vehicles, trips)]
+    runners = [FeedRunner(f, ingest.bus, ingest.index.assign,
+                          now=TEST_CLOCK.now) for f in (vehicles, trips)]
     start = clock[0]
     for _ in range(80):  # 40 minutes, a report every 30 s
         clock[0] += timedelta(seconds=30)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import dataclasses
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 from psycopg_pool import PoolClosed
 from redis.asyncio import Redis
 
@@ -20,7 +22,9 @@ from geo import AreaIndex, CityPack, load_pack
 from ioc.bus import GROUP, RedisBus, parse_live
 from ioc.settings import PROJECT_ROOT
 from ioc.storage.pool import open_pool
+from ioc.tables import TABLES, LiveDelta
 from ioc.writer import Writer
+from tests.clock import TEST_CLOCK
 
 NOON_HANOI = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 
@@ -48,7 +52,7 @@ async def pipeline(
     clock = [NOON_HANOI]
     sim = ParkingSimulator(pack.asset_features("parking"), now=lambda: clock[0])
     index = AreaIndex(pack.layer(pack.default_layer))
-    runner = FeedRunner(ParkingFeed(sim), bus, index.assign)
+    runner = FeedRunner(ParkingFeed(sim), bus, index.assign, now=TEST_CLOCK.now)
     pool = await open_pool(db)
     try:
         yield Pipeline(bus, runner, pool, db, clock)
@@ -67,6 +71,11 @@ async def _count(url: str, sql: str) -> int:
         return int(row[0]) if row else 0
 
 
+def _commits() -> float:
+    """Batches the writer's commit-latency histogram has observed in this process."""
+    return REGISTRY.get_sample_value("ioc_writer_commit_seconds_count") or 0.0
+
+
 async def _drain(writer: Writer) -> None:
     """Step until two reads in a row find nothing (the pending pass, then the new entries)."""
     idle = 0
@@ -81,8 +90,10 @@ async def test_simulated_parking_lands_in_storage_by_district_and_goes_live(
     await pubsub.subscribe(pipeline.bus.live_channel)
     writer = _writer(pipeline)
     await writer.start()
+    commits = _commits()
     sent = await pipeline.runner.run_once()
     await _drain(writer)
+    assert _commits() > commits, "each committed batch is timed in /metrics"
 
     sites = len(pack.asset_features("parking"))
     assert sent >= sites
@@ -157,7 +168,14 @@ async def test_bad_records_go_to_the_dead_letter_store_and_the_rest_is_stored(
     assert int((await pipeline.bus.health("parking"))["rejected_total"]) == 2
 
 
-async def test_entries_read_but_not_committed_are_not_lost(pipeline: Pipeline) -> None:
+async def test_entries_a_dead_writer_read_are_stored_once_by_a_running_one(
+    pipeline: Pipeline,
+) -> None:
+    # A writer that was already running before the other one died, with a short claim time.
+    survivor = Writer(pipeline.pool, pipeline.bus, ["parking"], consumer="w-survives",  # type: ignore[arg-type]
+                      block_ms=100, claim_idle_ms=200)
+    await survivor.start()
+    await _drain(survivor)
     # A writer whose database is gone reads a batch and fails to commit it.
     broken_pool = await open_pool(pipeline.db_url)
     await broken_pool.close()
@@ -171,10 +189,13 @@ async def test_entries_read_but_not_committed_are_not_lost(pipeline: Pipeline) -
     assert pending["pending"] == 1, "the entry must stay pending until committed"
     assert await _count(pipeline.db_url, "SELECT count(*) FROM parking_occupancy") == 0
 
-    # Another writer takes the abandoned entry over and commits it exactly once.
-    survivor = _writer(pipeline, consumer="w-survives")
-    await pipeline.bus.claim_abandoned("w-survives", [pipeline.bus.stream("parking")], 0)
-    await survivor.start()
+    # The running writer claims the abandoned entry once it has been idle long enough, and
+    # commits it exactly once; a bounded wait, not a speed check.
+    async def until_stored() -> None:
+        while await _count(pipeline.db_url, "SELECT count(*) FROM parking_occupancy") < sent:
+            await survivor.step()
+
+    await asyncio.wait_for(until_stored(), timeout=30)
     await _drain(survivor)
     assert await _count(pipeline.db_url, "SELECT count(*) FROM parking_occupancy") == sent
     pending = await pipeline.bus.redis.xpending(pipeline.bus.stream("parking"), GROUP)
@@ -210,3 +231,24 @@ async def test_trim_keeps_unacknowledged_entries(pipeline: Pipeline) -> None:
     assert await pipeline.bus.redis.xlen(stream) == 1
     await _drain(writer)
     assert await _count(pipeline.db_url, "SELECT count(DISTINCT time) FROM parking_occupancy") == 1
+
+
+async def test_live_deltas_that_fail_cost_the_announcement_not_the_rows(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(conn: psycopg.AsyncConnection, rows: Sequence[object]) -> list[LiveDelta]:
+        await conn.execute("SELECT no_such_function()")
+        return []
+
+    monkeypatch.setitem(TABLES, "parking", dataclasses.replace(TABLES["parking"], deltas=broken))
+    labels = {"feed": "parking"}
+    before = REGISTRY.get_sample_value("ioc_writer_delta_failures_total", labels) or 0.0
+    writer = _writer(pipeline)
+    await writer.start()
+    sent = await pipeline.runner.run_once()
+    await _drain(writer)
+    # Stored and acknowledged once: the entry is not read and refused again for ever.
+    assert await _count(pipeline.db_url, "SELECT count(*) FROM parking_occupancy") == sent
+    pending = await pipeline.bus.redis.xpending(pipeline.bus.stream("parking"), GROUP)
+    assert pending["pending"] == 0
+    assert REGISTRY.get_sample_value("ioc_writer_delta_failures_total", labels) == before + 1

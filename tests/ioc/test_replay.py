@@ -178,7 +178,7 @@ async def test_the_socket_replays_each_reading_as_the_live_parking_delta(
                                     "end": at(20).isoformat(), "speed": 600}).decode())
         messages = await _messages(ws, _finished)
     snapshots = {m["stream"]: m for m in messages if m["type"] == "snapshot"}
-    assert set(snapshots) == {"districts", "parking", "signals", "queues", "brt"}
+    assert set(snapshots) == {"districts", "parking", "signals", "queues", "brt", "situations"}
     first = {s["id"]: s["occupied"] for s in snapshots["parking"]["sites"]}
     assert first == {SITE_A: 0, SITE_B: 1}  # the readings at the start
     assert [v["id"] for v in snapshots["brt"]["vehicles"]] == ["bus-1"]
@@ -218,6 +218,48 @@ async def test_a_seek_over_the_socket_sends_the_state_at_the_seek_time(
     assert datetime.fromisoformat(state["position"]) == at(30) and state["paused"]
     brt = messages[-1]["vehicles"]
     assert [(v["id"], v["lon"]) for v in brt] == [("bus-1", pytest.approx(105.80 + 180 / 10_000))]
+
+
+async def _situation(conn: psycopg.AsyncConnection, title: str, opened: float,
+                     *moves: tuple[float, str, str, str]) -> int:
+    """A stored situation opened at minute `opened`, and its (minute, actor, action, status)
+    moves after it, as the engine and the operators would have left them."""
+    resolved = next((m for m, _, _, status in moves if status == "resolved"), None)
+    row = await (await conn.execute(
+        "INSERT INTO situations (type, severity, base_severity, status, title, title_en,"
+        " rule_id, asset_kind, asset_id, district, lon, lat, opened_at, resolved_at)"
+        " VALUES ('signal_fault', 'major', 'major', %s, %s, %s, 'signal-flash', 'signal', %s,"
+        " '001', 105.83, 21.03, %s, %s) RETURNING id",
+        (moves[-1][3] if moves else "open", title, title, f"sig-{title}", at(opened),
+         None if resolved is None else at(resolved)))).fetchone()
+    assert row is not None
+    for minute, actor, action, status in ((opened, "system", "opened", "open"), *moves):
+        await conn.execute(
+            "INSERT INTO situation_events (situation_id, time, actor, action, to_status)"
+            " VALUES (%s, %s, %s, %s, %s)", (row[0], at(minute), actor, action, status))
+    return int(row[0])
+
+
+async def test_a_replay_shows_the_situations_open_at_its_start_then_their_changes(
+        pool: AsyncConnectionPool, db: str, redis_url: str, redis_prefix: str) -> None:
+    async with pool.connection() as conn:
+        across = await _situation(conn, "across", -10)
+        during = await _situation(conn, "during", 5, (8, "minh.tran", "acknowledge",
+                                                      "acknowledged"),
+                                  (12, "minh.tran", "resolve", "resolved"))
+        await _situation(conn, "over before", -30, (-20, "system", "resolved", "resolved"))
+    async with served(app_settings(db, redis_url, redis_prefix)) as base, \
+            websockets.connect(_ws(base, "planner")) as ws:
+        await ws.recv()
+        await ws.send(orjson.dumps({"type": "replay", "start": at(0).isoformat(),
+                                    "end": at(15).isoformat(), "speed": 600}).decode())
+        messages = await _messages(ws, _finished)
+    [snapshot] = [m for m in messages if m["type"] == "snapshot" and m["stream"] == "situations"]
+    assert [(s["id"], s["status"]) for s in snapshot["situations"]] == [(across, "open")]
+    deltas = [(m["change"], m["situation"]["id"], m["situation"]["status"]) for m in messages
+              if m["type"] == "delta" and m["stream"] == "situations"]
+    assert deltas == [("opened", during, "open"), ("acknowledged", during, "acknowledged"),
+                      ("resolved", during, "resolved")]
 
 
 async def test_bad_control_messages_get_errors_and_the_socket_lives_on(

@@ -65,6 +65,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("POST", "/api/admin/keys/{key_id}/rotate"): "admin",
     ("DELETE", "/api/admin/keys/{key_id}"): "admin",
     ("GET", "/api/admin/audit"): "admin",
+    # Also readable with the scrape token (IOC_SECURITY__METRICS_TOKEN): see test_metrics.py.
+    ("GET", "/metrics"): "admin",
 }
 # Roles that must be refused a route needing the key role, and one that must be admitted.
 REFUSED = {"viewer": [], "operator": ["viewer", "planner"], "planner": ["viewer", "operator"],

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from feeds.clock import Clock
 from ioc.history.maintainer import Maintainer, continuous_rollups, refresh_continuous
 from ioc.history.rollups import ROLLUPS, parameters, raw_select
 from ioc.history.series import SeriesRequest, kpi_series, raw_kpi_series
@@ -33,7 +34,8 @@ async def pool(db: str) -> AsyncIterator[AsyncConnectionPool]:
 
 def maintainer(pool: AsyncConnectionPool, **settings: Any) -> Maintainer:
     """A plain-PostgreSQL maintainer with the pack's desk targets."""
-    return Maintainer(pool, HistorySettings(**settings), TARGETS, "postgresql")
+    return Maintainer(pool, HistorySettings(**settings), TARGETS, "postgresql",
+                      Clock.pinned(NOW))
 
 
 async def policies_refresh(db: str, start: datetime, end: datetime) -> None:

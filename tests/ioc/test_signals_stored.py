@@ -9,6 +9,7 @@ from feeds.signals.faults import Fault
 from feeds.signals.feed import SignalsFeed, locations_from_features
 from feeds.signals.simulator import SignalSimulator
 from ioc.storage.signals import district_signals, signal_units
+from tests.clock import TEST_CLOCK
 from tests.conftest import shared_file
 from tests.ioc.conftest import PACK, Ingest
 
@@ -23,7 +24,7 @@ async def test_a_signal_put_into_flash_is_reported_flash_and_the_rest_normal(
     clock = [MONDAY_8_HANOI]
     simulator = SignalSimulator(features, timezone=PACK.timezone, now=lambda: clock[0])
     feed = SignalsFeed(simulator, zone=PACK.timezone, locations=locations_from_features(features))
-    runner = FeedRunner(feed, bus, index.assign)
+    runner = FeedRunner(feed, bus, index.assign, now=TEST_CLOCK.now)
     victim = features[0]["properties"]["id"]
     simulator.inject(Fault(victim, "flash", MONDAY_8_HANOI + timedelta(minutes=2),
                            MONDAY_8_HANOI + timedelta(hours=1)))
@@ -53,7 +54,7 @@ async def test_the_real_atspm_sample_is_stored_once_even_when_imported_twice(
         return payload
 
     # The sample's signal is not in the Hanoi pack: no locations, so nothing is geo-tagged.
-    runner = FeedRunner(SignalsFeed(source, fmt="csv"), bus, index.assign)
+    runner = FeedRunner(SignalsFeed(source, fmt="csv"), bus, index.assign, now=TEST_CLOCK.now)
     await runner.run_once()
     await runner.run_once()
     writer = await ingest.store(["signals"])

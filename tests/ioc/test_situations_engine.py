@@ -1,9 +1,9 @@
 """Rules raised from real observations on the bus: every starter rule, hysteresis, merging,
-auto-resolve, escalation, and restart without repeating an alert."""
+auto-resolve, escalation, and restart without repeating an alert. The engine runs on a
+pinned clock that each test moves by hand."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,15 +12,20 @@ from typing import Any
 import pytest
 
 from feeds.base import Observation, geo_tag
+from feeds.clock import Clock
 from feeds.parking import ParkingObservation
 from feeds.queues.model import TicketEvent
 from feeds.signals.codes import DETECTOR_OFF, DETECTOR_ON, DETECTOR_OPEN_LOOP, DETECTOR_RESTORED
 from feeds.signals.events import SignalEvent
 from feeds.signals.status import SignalStatus
 from feeds.transit.realtime_records import VehiclePosition
+from ioc.auth.roles import Principal, Role
 from ioc.settings import PROJECT_ROOT
+from ioc.situations import actions
 from ioc.situations.engine import SituationEngine
 from ioc.situations.rules import Merge, RuleBook, load_rulebook
+from ioc.situations.views import situation_detail
+from tests.clock import HOURS
 from tests.ioc.conftest import Ingest
 
 PACK_DIR = PROJECT_ROOT / "packs" / "hanoi"
@@ -47,6 +52,7 @@ class Rig:
 
     ingest: Ingest
     engine: SituationEngine
+    clock: Clock
 
     async def publish(self, feed: str, observations: Sequence[Observation]) -> None:
         await self.ingest.bus.publish(feed, geo_tag(observations, self.ingest.index.assign))
@@ -72,10 +78,12 @@ class Rig:
             situation_id)]
 
 
-def make_rig(ingest: Ingest, book: RuleBook, feeds: Sequence[str]) -> Rig:
+def make_rig(ingest: Ingest, book: RuleBook, feeds: Sequence[str],
+             clock: Clock | None = None) -> Rig:
+    clock = clock or Clock.pinned(T0)
     engine = SituationEngine(ingest.pool, ingest.bus, ingest.pack, book, ingest.index.assign,
-                             feeds, block_ms=20, tick_s=3600)
-    return Rig(ingest, engine)
+                             feeds, block_ms=20, tick_s=3600, clock=clock)
+    return Rig(ingest, engine, clock)
 
 
 @pytest.fixture
@@ -161,7 +169,7 @@ async def test_a_detector_stuck_on_opens_a_detector_fault_and_resolves_when_it_d
     await rig.drain()
     assert await rig.situations() == []
     # A stuck detector logs nothing more: the engine's clock has to notice it.
-    await asyncio.sleep(1.2)
+    rig.clock.advance(1.2)
     await rig.engine.tick(measure=False)
     assert await rig.situations() == [
         ("detector-stuck-on", "detector_fault", "minor", "open", SIGNAL, "001", 1, False)]
@@ -252,7 +260,7 @@ async def test_split_failures_above_their_share_open_from_stored_events(ingest: 
     book = pack_book(**{"split-failures": {"min_duration_s": 0}})
     rig = make_rig(ingest, book, ["signals"])
     await rig.engine.start()
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = rig.clock.now()
     events = []
     # Phase 2, presence detector channel 2 occupied through green and red: every cycle fails.
     for c in range(8):
@@ -279,7 +287,7 @@ async def test_queue_wait_and_service_level_open_from_stored_tickets(ingest: Ing
     await rig.engine.start()
     point = ingest.pack.asset_features("service_points")[0]
     lon, lat = point["geometry"]["coordinates"][:2]
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = rig.clock.now()
     tickets = []
     for i in range(10):  # everyone waits 40 minutes against a 15-minute target
         issued = now - timedelta(minutes=55) + timedelta(minutes=i)
@@ -299,19 +307,24 @@ async def test_queue_wait_and_service_level_open_from_stored_tickets(ingest: Ing
     assert alerts == [("queue-service-level",), ("queue-wait",)]
 
 
+@pytest.mark.parametrize("hour", sorted(HOURS))
 async def test_a_feed_lagging_beyond_its_allowance_opens_a_feed_health_situation(
-    ingest: Ingest,
+    ingest: Ingest, hour: str,
 ) -> None:
-    rig = make_rig(ingest, pack_book(), ["parking"])
+    rig = make_rig(ingest, pack_book(), ["parking"], Clock.pinned(HOURS[hour]))
     await rig.engine.start()
     # The newest car-park reading the writer stored is ten minutes old (allowance 30 s).
-    await rig.publish("parking", [parking(0.5, datetime.now(UTC) - timedelta(minutes=10))])
+    await rig.publish("parking", [parking(0.5, rig.clock.now() - timedelta(minutes=10))])
     await ingest.store(["parking"])
     await rig.drain()
     await rig.engine.tick(measure=False)
+    # Just started: the feed may be restarting with the engine, so its lag is not judged yet.
+    assert await rig.situations() == []
+    rig.clock.advance(30)  # as long as a lagging car-park feed takes to raise
+    await rig.engine.tick(measure=False)
     assert [(r[0], r[1], r[4]) for r in await rig.situations()] == [
         ("feed-lagging", "feed_health", "parking")]
-    await rig.publish("parking", [parking(0.5, datetime.now(UTC))])
+    await rig.publish("parking", [parking(0.5, rig.clock.now())])
     await ingest.store(["parking"])
     await rig.engine.tick(measure=False)  # fresh again, clearing starts (60 s)
     assert [r[3] for r in await rig.situations()] == ["open"]
@@ -338,6 +351,7 @@ async def test_an_unacknowledged_situation_escalates_once(ingest: Ingest) -> Non
     await rig.engine.start()
     await rig.publish("signals", [status("flash", T0)])
     await rig.drain()
+    rig.clock.advance(1)
     await rig.engine.tick(measure=False)
     await rig.engine.tick(measure=False)
     rows = await rig.rows("SELECT severity, base_severity, escalated FROM situations")
@@ -356,3 +370,191 @@ async def test_a_restarted_engine_does_not_raise_an_alert_twice(ingest: Ingest) 
     await second.publish("signals", [status("flash", T0 + timedelta(minutes=5))])
     await second.drain()
     assert [r[6] for r in await second.situations()] == [1]
+
+
+def ticket(point: dict[str, Any], number: int, at: datetime) -> TicketEvent:
+    lon, lat = point["geometry"]["coordinates"][:2]
+    return TicketEvent(point["properties"]["id"], f"t{number}", "issued", at, "land", None,
+                       lon, lat)
+
+
+async def _resolve(rig: Rig, situation_id: int) -> None:
+    async with rig.ingest.pool.connection() as conn, conn.transaction():
+        await actions.transition(conn, Principal("minh.tran", Role.OPERATOR), situation_id,
+                                 "resolve", now=rig.clock.now())
+
+
+async def _detail(rig: Rig, situation_id: int) -> dict[str, Any]:
+    async with rig.ingest.pool.connection() as conn:
+        return await situation_detail(conn, situation_id)
+
+
+@pytest.mark.parametrize("hour", sorted(HOURS))
+async def test_a_restart_with_open_situations_and_normal_data_opens_nothing_new(
+    ingest: Ingest, hour: str,
+) -> None:
+    clock = Clock.pinned(HOURS[hour])
+    book = pack_book()  # the pack's rules as they stand, feed lag included
+    feeds = ["parking", "signals", "queues"]
+    point = ingest.pack.asset_features("service_points")[0]
+    first = make_rig(ingest, book, feeds, clock)
+    await first.engine.start()
+    # A signal in flash and a full car park, for over a minute: two situations open.
+    for second in (0, 61):
+        if second:
+            clock.advance(second)
+        at = clock.now()
+        await first.publish("signals", [status("flash", at), status("normal", at, NEIGHBOUR)])
+        await first.publish("parking", [parking(1.0, at)])
+        await first.publish("queues", [ticket(point, second, at)])
+        await ingest.store(feeds)
+        await first.drain()
+        await first.engine.tick(measure=False)
+    before = await first.situations()
+    assert sorted((r[0], r[3], r[4]) for r in before) == [
+        ("parking-full", "open", CAR_PARK), ("signal-flash", "open", SIGNAL)]
+    alerts = await first.rows("SELECT id, rule_id, subject FROM situation_alerts ORDER BY id")
+
+    # Down for ten minutes. The new engine ticks at once, before any feed delivered again.
+    clock.advance(600)
+    restarted = make_rig(ingest, book, feeds, clock)
+    await restarted.engine.start()
+    await restarted.engine.tick(measure=False)
+    # The feeds come back with what was true before: still in flash, still full.
+    for step_s in range(0, 180, 10):
+        at = clock.now()
+        await restarted.publish("signals", [status("flash", at),
+                                            status("normal", at, NEIGHBOUR)])
+        await restarted.publish("parking", [parking(1.0, at)])
+        if step_s % 60 == 0:
+            await restarted.publish("queues", [ticket(point, 100 + step_s, at)])
+        await ingest.store(feeds)
+        await restarted.drain()
+        await restarted.engine.tick(measure=False)
+        clock.advance(10)
+    after = await restarted.situations()
+    assert [(r[0], r[3], r[4], r[6]) for r in after] == [
+        (r[0], r[3], r[4], r[6]) for r in before]
+    assert await restarted.rows(
+        "SELECT id, rule_id, subject FROM situation_alerts ORDER BY id") == alerts
+    # The restored conditions still judge: the flash ends, and its situation resolves.
+    for step_s in (0, 121):
+        await restarted.publish("signals", [status("normal", at + timedelta(seconds=step_s))])
+    await restarted.drain()
+    assert sorted((r[0], r[3]) for r in await restarted.situations()) == [
+        ("parking-full", "open"), ("signal-flash", "resolved")]
+
+
+@pytest.mark.parametrize("hour", sorted(HOURS))
+async def test_a_feed_silent_after_a_restart_is_judged_once_watched_long_enough(
+    ingest: Ingest, hour: str,
+) -> None:
+    clock = Clock.pinned(HOURS[hour])
+    first = make_rig(ingest, pack_book(), ["parking"], clock)
+    await first.engine.start()
+    await first.publish("parking", [parking(0.5, clock.now())])
+    await ingest.store(["parking"])
+    clock.advance(600)
+    restarted = make_rig(ingest, pack_book(), ["parking"], clock)
+    await restarted.engine.start()
+    await restarted.engine.tick(measure=False)
+    clock.advance(29)
+    await restarted.engine.tick(measure=False)
+    assert await restarted.situations() == []
+    # 30 s (the car parks' allowance) since the start, and still nothing new: lagging.
+    clock.advance(1)
+    await restarted.engine.tick(measure=False)
+    assert [(r[0], r[4]) for r in await restarted.situations()] == [("feed-lagging", "parking")]
+
+
+@pytest.mark.parametrize("hour", sorted(HOURS))
+async def test_a_situation_resolved_while_its_condition_holds_opens_again_linked(
+    ingest: Ingest, hour: str,
+) -> None:
+    clock = Clock.pinned(HOURS[hour])
+    # The pack's flash rule: on for 60 s to raise, off for 120 s to clear.
+    rig = make_rig(ingest, pack_book(**{"feed-lagging": {"enabled": False}}), ["signals"],
+                   clock)
+    await rig.engine.start()
+    start = clock.now()
+    await rig.publish("signals", [status("flash", start)])
+    await rig.drain()
+    clock.advance(61)
+    await rig.publish("signals", [status("flash", clock.now())])
+    await rig.drain()
+    [(first, *_)] = await rig.rows("SELECT id FROM situations")
+    clock.advance(10)
+    await _resolve(rig, first)
+    resolved_at = clock.now()
+    await rig.engine.tick(measure=False)
+    # Still in flash 30 s after the operator closed it: less than the rule's minute.
+    clock.advance(30)
+    await rig.publish("signals", [status("flash", clock.now())])
+    await rig.drain()
+    await rig.engine.tick(measure=False)
+    assert [r[3] for r in await rig.situations()] == ["resolved"]
+    # A minute after: the flash (still the last status reported) opens a new situation.
+    clock.advance(31)
+    await rig.engine.tick(measure=False)
+    rows = await rig.situations()
+    assert [(r[0], r[3], r[4]) for r in rows] == [
+        ("signal-flash", "resolved", SIGNAL), ("signal-flash", "open", SIGNAL)]
+    [(second, opened_at)] = await rig.rows(
+        "SELECT id, opened_at FROM situations WHERE status = 'open'")
+    assert opened_at - resolved_at >= timedelta(seconds=60)
+    reopened = await _detail(rig, second)
+    assert reopened["reopened_from"] == first
+    assert reopened["evidence"][0]["reopened_from"] == first
+    assert [(a["rule_id"], a["cleared_at"]) for a in reopened["alerts"]] == [
+        ("signal-flash", None)]
+    ended = await _detail(rig, first)
+    assert ended["reopened_as"] == [second] and ended["status"] == "resolved"
+    assert ended["alerts"][0]["cleared_at"] is not None
+    # The flash ends: the new situation resolves with it; the operator's stays as it was.
+    clock.advance(5)
+    for step_s in (0, 121):
+        await rig.publish("signals", [status("normal", clock.now()
+                                             + timedelta(seconds=step_s))])
+    await rig.drain()
+    assert [r[3] for r in await rig.situations()] == ["resolved", "resolved"]
+    assert await rig.actions(first) == ["opened", "resolve", "reopened"]
+    assert await rig.actions(second) == ["opened", "condition_cleared", "resolved"]
+
+
+async def test_a_situation_resolved_once_its_condition_ended_stays_resolved(
+    ingest: Ingest,
+) -> None:
+    rig = make_rig(ingest, pack_book(**{"signal-flash": {"min_duration_s": 0},
+                                        "feed-lagging": {"enabled": False}}), ["signals"])
+    await rig.engine.start()
+    await rig.publish("signals", [status("flash", T0), status("normal", T0
+                                                                 + timedelta(seconds=30))])
+    await rig.drain()
+    await _resolve(rig, 1)  # the operator saw it back to normal before the engine did
+    await rig.engine.tick(measure=False)
+    await rig.publish("signals", [status("normal", T0 + timedelta(seconds=151))])
+    await rig.drain()
+    await rig.engine.tick(measure=False)
+    assert [r[3] for r in await rig.situations()] == ["resolved"]
+    assert await rig.actions() == ["opened", "resolve", "condition_cleared"]
+    # A later flash is a new fault, not the old one back.
+    await rig.publish("signals", [status("flash", T0 + timedelta(minutes=10))])
+    await rig.drain()
+    assert [r[3] for r in await rig.situations()] == ["resolved", "open"]
+    assert (await _detail(rig, 2))["reopened_from"] is None
+
+
+async def test_a_situation_resolved_before_a_restart_reopens_after_it(ingest: Ingest) -> None:
+    book = pack_book(**{"signal-flash": {"min_duration_s": 0},
+                        "feed-lagging": {"enabled": False}})
+    first = make_rig(ingest, book, ["signals"])
+    await first.engine.start()
+    await first.publish("signals", [status("flash", T0)])
+    await first.drain()
+    await _resolve(first, 1)
+    restarted = make_rig(ingest, book, ["signals"])
+    await restarted.engine.start()
+    await restarted.publish("signals", [status("flash", T0 + timedelta(minutes=5))])
+    await restarted.drain()
+    assert [r[3] for r in await restarted.situations()] == ["resolved", "open"]
+    assert (await _detail(restarted, 2))["reopened_from"] == 1

@@ -37,7 +37,8 @@ def test_low_actuations_in_a_peak_window() -> None:
     config = [DetectorConfig("S", 2, 2, "presence"), DetectorConfig("S", 12, 2, "advance"),
               DetectorConfig("Q", 4, 4, "presence")]
     peak = DAY + timedelta(hours=7)
-    events = [*pulses(peak, 60, 2), *pulses(peak, 10, 12)]
+    logging = spread(peak, 120, codes.PHASE_ON, 2, 60)  # the controller logs all along
+    events = [*logging, *pulses(peak, 60, 2), *pulses(peak, 10, 12)]
     issues = detector_health(events, config, peak, peak + timedelta(hours=2))
     assert kinds(issues) == {("S", "low_actuations", 12), ("Q", "low_actuations", 4)}
     low = next(i for i in issues if i.subject == 12)
@@ -46,9 +47,27 @@ def test_low_actuations_in_a_peak_window() -> None:
     assert detector_health(events, config, peak, peak + timedelta(hours=1)) == []
 
 
+def test_a_window_nobody_recorded_is_not_judged() -> None:
+    config = [DetectorConfig("S", 2, 2, "presence")]
+    # A first run at 10:00 on the second day: the day before, and its peaks, hold no data.
+    today = DAY + timedelta(days=1)
+    events = spread(today + timedelta(hours=10), 60, codes.PHASE_ON, 2, 60)
+    assert detector_health(events, config, DAY, today + timedelta(hours=11)) == []
+    # Recorded from 08:30 only: the 07:00-09:00 peak is not judged on its last half hour.
+    late = [*spread(DAY + timedelta(hours=8, minutes=30), 60, codes.PHASE_ON, 2, 60),
+            *pulses(DAY + timedelta(hours=8, minutes=30), 20, 2)]
+    assert detector_health(late, config, DAY, DAY + timedelta(hours=10)) == []
+    # Recorded all through the peak, the same quiet loop is found.
+    whole = [*spread(DAY + timedelta(hours=7), 120, codes.PHASE_ON, 2, 60),
+             *pulses(DAY + timedelta(hours=8, minutes=30), 20, 2)]
+    assert kinds(detector_health(whole, config, DAY, DAY + timedelta(hours=10))) == {
+        ("S", "low_actuations", 2)}
+
+
 def test_overnight_max_outs_force_offs_and_a_stuck_ped_button() -> None:
     night = DAY + timedelta(hours=1)
     events = [
+        *spread(night, 240, codes.PHASE_ON, 1, 60),  # the controller logs all night
         *spread(night, 56, codes.MAX_OUT, 4, 200), *spread(night, 4, codes.GAP_OUT, 4, 200),
         *spread(night, 30, codes.GAP_OUT, 2, 200), *spread(night, 30, codes.FORCE_OFF, 2, 200),
         *spread(night, 45, codes.FORCE_OFF, 8, 200),  # 100 % but under 50 terminations
@@ -61,10 +80,10 @@ def test_overnight_max_outs_force_offs_and_a_stuck_ped_button() -> None:
 
 
 def test_too_few_records_in_a_whole_day() -> None:
-    events = spread(DAY, 400, codes.PHASE_ON, 2, 120)
+    events = spread(DAY, 400, codes.PHASE_ON, 2, 216)  # all day long, but too few
     issues = detector_health(events, [], DAY, DAY + timedelta(days=1))
     assert kinds(issues) == {("S", "few_records", None)}
-    busy = spread(DAY, 600, codes.PHASE_ON, 2, 120)
+    busy = spread(DAY, 600, codes.PHASE_ON, 2, 144)
     assert detector_health(busy, [], DAY, DAY + timedelta(days=1)) == []
 
 
