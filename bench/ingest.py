@@ -57,7 +57,7 @@ def _produce(
         index = AreaIndex(pack.layer(pack.default_layer))
         redis = Redis.from_url(redis_url)
         runner = FeedRunner(work.build(source, pack), RedisBus(redis, prefix), index.assign,
-                            now=Clock().now)
+                            clock=Clock())
         started.set()
         while queue:
             await runner.run_once()

@@ -156,10 +156,9 @@ LAG_ALLOWANCE_S: dict[str, float] = {
 }
 
 
-def lag_allowance(feed: str, clock: Clock) -> float:
-    """City seconds a feed's newest observation may lag before it is late: sources poll in
-    real seconds, so under a time-lapse clock the allowance stretches with its speed."""
-    return LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S) * clock.speed
+def lag_allowance(feed: str) -> float:
+    """City seconds a feed's newest observation may lag before it is late."""
+    return LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S)
 
 
 # Hours read once per feed and pack: health and the situations engine ask on every check.

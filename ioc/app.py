@@ -76,7 +76,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         # Pushed batches go through the same parse, geo-tag and publish path as polled ones.
         runners = {
             name: FeedRunner(build_parser(name, pack, settings.card_key), bus, index.assign,
-                              now=city_clock.now)
+                              clock=city_clock)
             for name in settings.feeds
         }
         app.state.ioc = AppState(

@@ -82,7 +82,7 @@ async def import_file(
     report = ImportReport()
     try:
         runner = FeedRunner(build_parser(feed, pack, settings.card_key), bus, index.assign,
-                            now=settings.clock.build().now)
+                            clock=settings.clock.build())
         await _stream(runner, feed, path, mapping, speed, report)
         if store:
             await _commit(settings, bus, feed)

@@ -66,16 +66,16 @@ def _feed_run(
         if source.url is None:
             raise ValueError(f"feed {name}: an http source needs a url")
         feed = build_feed(name, pack, http_poll(source.url), source.interval_s, settings.card_key)
-        runner = FeedRunner(feed, bus, index.assign, now=clock.now)
+        runner = FeedRunner(feed, bus, index.assign, clock=clock)
         return lambda: runner.run(stop)
     if source.kind == "mqtt":
         listener = FeedRunner(build_parser(name, pack, settings.card_key), bus, index.assign,
-                              now=clock.now)
+                              clock=clock)
         url, topic = source.url or settings.mqtt_url, source.topic or f"ioc/{name}"
         return lambda: mqtt_listen(listener, url, topic, stop)
     simulated, simulators[name] = simulator_for(name, pack, clock)
     feed = build_feed(name, pack, simulated, source.interval_s, settings.card_key)
-    simulation = FeedRunner(feed, bus, index.assign, now=clock.now)
+    simulation = FeedRunner(feed, bus, index.assign, clock=clock)
     return lambda: simulation.run(stop)
 
 

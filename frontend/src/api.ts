@@ -6,6 +6,7 @@ import { isObj, list, num, str, time } from "./json";
 import {
   parseConfig,
   parseDistrictCollection,
+  parseFeedHealth,
   parseServicePointCollection,
   parseSignalCollection,
   parseSiteCollection,
@@ -13,7 +14,7 @@ import {
   type SiteRecord,
 } from "./parse";
 import { parseSituationDetail, parseSituationList } from "./situationParse";
-import type { AppConfig, ServicePointInfo, SignalInfo, Situation, SituationDetail } from "./types";
+import type { AppConfig, FeedHealth, ServicePointInfo, SignalInfo, Situation, SituationDetail } from "./types";
 
 type Fetcher = (path: string, init?: RequestInit) => Promise<Response>;
 
@@ -52,6 +53,13 @@ function query(params: Record<string, string | number | null | undefined>): stri
 
 export async function fetchConfig(): Promise<AppConfig> {
   return parseConfig(await getJson("/api/config"));
+}
+
+/** Each feed's freshness from GET /api/health; a 503 (database or Redis down) still reports the feeds. */
+export async function fetchFeedHealth(): Promise<Map<string, FeedHealth>> {
+  const res = await fetcher("/api/health");
+  if (!res.ok && res.status !== 503) throw new HttpError(res.status, `GET /api/health: HTTP ${res.status}`);
+  return parseFeedHealth(await res.json());
 }
 
 export async function fetchDistricts(): Promise<DistrictRecord[]> {

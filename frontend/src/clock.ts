@@ -1,14 +1,16 @@
-// The wall clock, in the city's time zone. It follows the server's clock when
-// the live feed reports one (a wall PC's own clock may be off).
+// The wall clock, in the city's time zone. It follows the server's clock once
+// the live feed reports one (a wall PC's own clock may be off, and the city
+// may run on a simulated clock, faster than real time).
 
 import { h, setText } from "./dom";
 import { clockDate, clockTime } from "./format";
+import { ServerClock } from "./serverClock";
 
 export class Clock {
   readonly element: HTMLElement;
   private readonly timeEl: HTMLElement;
   private readonly dateEl: HTMLElement;
-  private offsetMs = 0;
+  private readonly server = new ServerClock();
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor() {
@@ -21,28 +23,28 @@ export class Clock {
     if (this.timer === null) this.tick();
   }
 
-  /** Server time minus local time, from a hello or heartbeat. */
-  syncTo(serverMs: number): void {
-    const offset = serverMs - Date.now();
-    // Ignore sub-second differences: they are network latency, not skew.
-    this.offsetMs = Math.abs(offset) < 1_000 ? 0 : offset;
+  /** A `server_time` from a hello (`first`), heartbeat or pong. */
+  syncTo(serverMs: number, first = false): void {
+    this.server.sync(serverMs, first);
   }
 
-  /** The server-corrected time, in ms since the epoch. */
+  /** The server's time, in ms since the epoch. */
   now(): number {
-    return Date.now() + this.offsetMs;
+    return this.server.now();
   }
 
   render(): void {
-    const now = Date.now() + this.offsetMs;
+    const now = this.server.now();
     setText(this.timeEl, clockTime(now));
     setText(this.dateEl, clockDate(now));
   }
 
   private readonly tick = (): void => {
     this.render();
-    const now = Date.now() + this.offsetMs;
-    // Re-arm on the next second boundary, so the clock never drifts.
-    this.timer = setTimeout(this.tick, 1_000 - (now % 1_000) + 5);
+    const rate = this.server.rate;
+    // Re-arm on the next second boundary, so the clock never drifts; a time-lapse
+    // moves on every real second.
+    const wait = rate === 1 ? 1_000 - (this.server.now() % 1_000) + 5 : 1_000;
+    this.timer = setTimeout(this.tick, wait);
   };
 }

@@ -1,4 +1,5 @@
-// Live-feed indicator: data-state is connecting | live | reconnecting.
+// Live-feed indicator: data-state is connecting | live | stale (socket up, but
+// some feed's data lags) | reconnecting.
 
 import { h, setAttr, setText } from "./dom";
 import { t } from "./i18n";
@@ -11,6 +12,8 @@ export class ConnectionBadge {
   private state: ConnectionState = "connecting";
   private retryAt: number | null = null;
   private countdown: ReturnType<typeof setInterval> | null = null;
+  private lagging = 0;
+  private feeds = 0;
 
   constructor() {
     this.label = h("span", { class: "conn-label" });
@@ -38,17 +41,32 @@ export class ConnectionBadge {
     this.render();
   }
 
+  /** How many of the wall's `feeds` lag behind their allowance. */
+  setLagging(lagging: number, feeds: number): void {
+    if (lagging === this.lagging && feeds === this.feeds) return;
+    this.lagging = lagging;
+    this.feeds = feeds;
+    this.render();
+  }
+
   render(): void {
-    setAttr(this.element, "data-state", this.state);
-    const key =
-      this.state === "live" ? "connLive" : this.state === "connecting" ? "connConnecting" : "connReconnecting";
+    const stale = this.state === "live" && this.lagging > 0;
+    setAttr(this.element, "data-state", stale ? "stale" : this.state);
+    const key = stale
+      ? "connStale"
+      : this.state === "live"
+        ? "connLive"
+        : this.state === "connecting"
+          ? "connConnecting"
+          : "connReconnecting";
     setText(this.label, t(key));
     this.renderDetail();
   }
 
   private renderDetail(): void {
     if (this.retryAt === null) {
-      setText(this.detail, "");
+      const stale = this.state === "live" && this.lagging > 0;
+      setText(this.detail, stale ? t("staleFeeds", { n: this.lagging, total: this.feeds }) : "");
       return;
     }
     const s = Math.max(0, Math.ceil((this.retryAt - Date.now()) / 1_000));

@@ -1,6 +1,6 @@
 // Number, percentage and time formatting in the current language.
 
-import { lang } from "./i18n";
+import { lang, t } from "./i18n";
 import type { Lang } from "./types";
 
 const LOCALE: Record<Lang, string> = { vi: "vi-VN", en: "en-GB" };
@@ -63,13 +63,27 @@ export function clockDate(ms: number): string {
   return timeFormat("date").format(ms);
 }
 
-/** An ISO timestamp from the feed in the city's time zone: the time if it is today, else date and time. */
-export function stamp(iso: string | null): string {
+/**
+ * An ISO timestamp from the feed in the city's time zone: the time if it is
+ * the same day as `now` (the server's clock), else date and time.
+ */
+export function stamp(iso: string | null, now: number = Date.now()): string {
   if (iso === null) return "—";
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return "—";
   const day = timeFormat("day");
-  return day.format(ms) === day.format(Date.now()) ? timeFormat("clock").format(ms) : timeFormat("stamp").format(ms);
+  return day.format(ms) === day.format(now) ? timeFormat("clock").format(ms) : timeFormat("stamp").format(ms);
+}
+
+/** An age as people say it: "40 giây trước", "5 phút trước", "3 giờ trước", "2 ngày trước". */
+export function ago(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1_000));
+  if (s < 60) return t("agoSeconds", { n: s });
+  const min = Math.floor(s / 60);
+  if (min < 60) return t("agoMinutes", { n: min });
+  const hours = Math.floor(min / 60);
+  if (hours < 48) return t("agoHours", { n: hours });
+  return t("agoDays", { n: integer(Math.floor(hours / 24)) });
 }
 
 /** The city's UTC offset at `ms`, in ms. */

@@ -1,6 +1,7 @@
 // The /ws/live connection: reconnects by itself with capped, jittered
 // exponential backoff, and treats 45 s without any message (not even a
-// heartbeat) as a dead connection. One socket at a time; the old socket's
+// heartbeat) as a dead connection. It pings now and then: each pong carries
+// the server's time, which a busy connection (no heartbeats) would not. One socket at a time; the old socket's
 // handlers are detached before a new one is opened, so nothing leaks.
 
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff";
@@ -17,6 +18,8 @@ export interface LiveOptions {
   openTimeoutMs: number;
   /** A connection that stayed live this long resets the backoff. */
   stableMs: number;
+  /** Ping the server this often (its pong tells the server's time). */
+  pingMs: number;
 }
 
 export const DEFAULT_LIVE_OPTIONS: LiveOptions = {
@@ -24,6 +27,7 @@ export const DEFAULT_LIVE_OPTIONS: LiveOptions = {
   silenceMs: 45_000,
   openTimeoutMs: 15_000,
   stableMs: 10_000,
+  pingMs: 10_000,
 };
 
 export interface LiveHandlers {
@@ -43,6 +47,8 @@ export class LiveConnection {
   private startedAt = 0;
   private liveSince: number | null = null;
   private lastMessageAt = 0;
+  private lastPingAt = 0;
+  private pings = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private running = false;
@@ -92,6 +98,7 @@ export class LiveConnection {
     this.ws = ws;
     ws.onopen = () => {
       this.lastMessageAt = Date.now();
+      this.lastPingAt = this.lastMessageAt;
       this.handlers.onOpen();
     };
     ws.onmessage = (ev: MessageEvent) => {
@@ -177,6 +184,10 @@ export class LiveConnection {
     } else if (ws.readyState === WebSocket.OPEN && now - this.lastMessageAt > this.opts.silenceMs) {
       console.warn(`no message for ${this.opts.silenceMs} ms; reconnecting`);
       this.lost();
+    } else if (ws.readyState === WebSocket.OPEN && now - this.lastPingAt >= this.opts.pingMs) {
+      this.lastPingAt = now;
+      this.pings += 1;
+      this.send({ type: "ping", nonce: this.pings });
     }
   };
 

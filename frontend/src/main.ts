@@ -10,6 +10,7 @@ import {
   fetchChanges,
   fetchConfig,
   fetchDistricts,
+  fetchFeedHealth,
   fetchHealth,
   fetchServicePoints,
   fetchSignals,
@@ -30,6 +31,7 @@ import { DistrictList } from "./districtList";
 import type { DistrictMap, FeedLayer } from "./districtMap";
 import { h, setText } from "./dom";
 import { percent, setTimeZone } from "./format";
+import { epoch, judge, TILE_FEEDS, type Freshness, type TileName } from "./freshness";
 import { districtName, lang, setDistrictNames, setLang, t, type StringKey } from "./i18n";
 import { Legend } from "./legend";
 import { LiveConnection } from "./live";
@@ -40,8 +42,8 @@ import { applyStreamMessage, ReplaySession } from "./replay";
 import { LoginScreen, Navigation } from "./shell";
 import { SituationStore } from "./situations";
 import { Changed, Store } from "./store";
-import { BrtTile, ParkingTile, QueuesTile, SignalsTile } from "./tiles";
-import type { AppConfig, ServerMessage } from "./types";
+import { BrtTile, ParkingTile, QueuesTile, SignalsTile, type TileContext } from "./tiles";
+import type { AppConfig, FeedHealth, ServerMessage } from "./types";
 import { ChangesPanel, Ticker } from "./wallPanels";
 
 const Redraw = {
@@ -52,19 +54,26 @@ const Redraw = {
   brt: Changed.brt,
   lang: 32,
   focus: 64,
-  /** Tiles judge staleness against the clock and the connection. */
+  /** The connection went up or down. */
   tiles: 128,
   situations: 256,
   view: 512,
   replay: 1024,
-  everything: 2047,
+  /** Tiles and the badge judge their data's age: every second, and when the feeds' health arrives. */
+  ages: 2048,
+  everything: 4095,
 } as const;
+
+/** What redraws every tile, whatever its feed. */
+const TILE_REDRAW = Redraw.lang | Redraw.tiles | Redraw.view | Redraw.replay | Redraw.ages;
 
 /** Refetch a catalogue at most this often when unknown car parks, signals or desks appear. */
 const CATALOGUE_REFETCH_MIN_MS = 60_000;
 const SCENE_MS = 20_000;
 const CHANGES_EVERY_MS = 30_000;
 const HEALTH_EVERY_MS = 60_000;
+/** Each feed's freshness (GET /api/health) is polled this often. */
+const FEED_HEALTH_EVERY_MS = 10_000;
 /** Without a "situations" stream, the list is polled this often. */
 const SITUATIONS_POLL_MS = 15_000;
 
@@ -81,6 +90,7 @@ let view: ViewName = viewFromHash() ?? "wall";
 let started = false;
 let colourBy: "parking" | "health" = "parking";
 let health = new Map<string, number | null>();
+let feedHealth = new Map<string, FeedHealth>();
 let changes: Changes | null = null;
 /** null: not known yet; false: this server has no situations API. */
 let situationsApi: boolean | null = null;
@@ -359,19 +369,24 @@ function flush(): void {
     nav.set(allowedViews(), view, auth.user, auth.state === "open");
   }
 
-  if (d & (Redraw.districts | Redraw.sites | Redraw.lang | Redraw.tiles | Redraw.view | Redraw.replay)) {
-    parkingTile.render(src.store.headline());
-  }
-  const live = connected || src.store === replayStore;
-  if (d & (Redraw.signals | Redraw.lang | Redraw.tiles | Redraw.view | Redraw.replay)) {
-    signalsTile.render(src.store.signalsHeadline(), live);
-  }
-  const now = src.store === replayStore ? (replay?.view.position ?? clock.now()) : clock.now();
-  if (d & (Redraw.brt | Redraw.lang | Redraw.tiles | Redraw.view | Redraw.replay)) {
-    brtTile.render(src.store.brtHeadline(), live, now);
-  }
-  if (d & (Redraw.queues | Redraw.lang | Redraw.tiles | Redraw.view | Redraw.replay)) {
-    queuesTile.render(src.store.queuesHeadline(), live, now);
+  const replaying = src.store === replayStore;
+  const now = replaying ? (replay?.view.position ?? clock.now()) : clock.now();
+  const tile = (name: TileName): TileContext => ({
+    connected: connected || replaying,
+    freshness: freshnessOf(name, src.store, now, !replaying),
+    now,
+  });
+  if (d & (Redraw.districts | Redraw.sites | TILE_REDRAW)) parkingTile.render(src.store.headline(), tile("parking"));
+  if (d & (Redraw.signals | TILE_REDRAW)) signalsTile.render(src.store.signalsHeadline(), tile("signals"));
+  if (d & (Redraw.brt | TILE_REDRAW)) brtTile.render(src.store.brtHeadline(), tile("brt"));
+  if (d & (Redraw.queues | TILE_REDRAW)) queuesTile.render(src.store.queuesHeadline(), tile("queues"));
+  if (d & (Redraw.ages | Redraw.tiles)) {
+    // The badge speaks for the live feeds, also while the tiles show a replay.
+    const judged = (Object.keys(TILE_FEEDS) as TileName[]).map((name) => freshnessOf(name, store, clock.now(), true));
+    connection.setLagging(
+      judged.filter((f) => f.kind === "lagging").length,
+      judged.filter((f) => f.kind !== "unknown").length,
+    );
   }
 
   if (d & (Redraw.districts | Redraw.lang | Redraw.view)) {
@@ -425,6 +440,33 @@ function flush(): void {
       assetList.setSelected(pinned);
     }
   }
+}
+
+/** The newest source time behind a tile's figures, and whether it moves while the feed works. */
+function newestOf(name: TileName, src: Store): { at: string | null; tellsAge: boolean } {
+  switch (name) {
+    case "parking":
+      return { at: src.headline().updatedAt, tellsAge: true };
+    case "signals":
+      // Statuses are reported on change only: their age says nothing about the feed.
+      return { at: src.signalsHeadline().lastChange, tellsAge: false };
+    case "brt":
+      return { at: src.brtHeadline().newest, tellsAge: true };
+    case "queues":
+      return { at: src.queuesHeadline().updatedAt, tellsAge: true };
+  }
+}
+
+/** How fresh a tile's figures in `src` are at `now` (the server's time, or the replay's position). */
+function freshnessOf(name: TileName, src: Store, now: number, live: boolean): Freshness {
+  const newest = newestOf(name, src);
+  return judge({
+    health: feedHealth.get(TILE_FEEDS[name]),
+    newest: epoch(newest.at),
+    newestTellsAge: newest.tellsAge,
+    now,
+    live,
+  });
 }
 
 /** Without the server's summary: what the held situations say about the last 15 minutes. */
@@ -482,9 +524,10 @@ function locate(src: Store, focus: Focus | null): { district: string | null; lng
 function onMessage(msg: ServerMessage): void {
   switch (msg.type) {
     case "hello":
-      if (msg.serverTime !== null) clock.syncTo(msg.serverTime);
+      if (msg.serverTime !== null) clock.syncTo(msg.serverTime, true);
       return;
     case "heartbeat":
+    case "pong":
       if (msg.serverTime !== null) clock.syncTo(msg.serverTime);
       return;
     case "replay_state":
@@ -590,6 +633,17 @@ async function loadHealth(): Promise<void> {
   }
 }
 
+async function loadFeedHealth(): Promise<void> {
+  try {
+    feedHealth = await fetchFeedHealth();
+  } catch (err) {
+    // The last report stays: its allowances still hold, and the live socket says whether the server is there.
+    console.warn("feed health", err);
+    return;
+  }
+  invalidate(Redraw.ages);
+}
+
 async function loadChanges(): Promise<void> {
   try {
     changes = await fetchChanges(15);
@@ -692,6 +746,7 @@ async function onAuth(state: string): Promise<void> {
 async function startApp(): Promise<void> {
   clock.start();
   live.start();
+  void loadFeedHealth();
   const districts = retryForever(fetchDistricts, "GET /api/districts");
   // Car parks, signals and desks load on their own: one slow catalogue does not hold up the others.
   const catalogues = [siteCatalogue, signalCatalogue, deskCatalogue].map((c) => c.load());
@@ -711,8 +766,11 @@ async function startApp(): Promise<void> {
   await Promise.all(catalogues);
 }
 
-// Staleness of the headline figures is judged against the clock.
-setInterval(() => invalidate(Redraw.tiles), 30_000);
+// The age of the headline figures moves with the clock (a minute a second in a time-lapse).
+setInterval(() => invalidate(Redraw.ages), 1_000);
+setInterval(() => {
+  if (started && auth.user !== null) void loadFeedHealth();
+}, FEED_HEALTH_EVERY_MS);
 // Buses that stopped reporting leave the map and the count.
 setInterval(() => {
   store.pruneBuses();

@@ -14,6 +14,7 @@ import {
   type DistrictQueues,
   type DistrictSignals,
   type DistrictUpdate,
+  type FeedHealth,
   type QueuePoint,
   type ServerMessage,
   type ServicePointInfo,
@@ -344,6 +345,25 @@ function parseDistrictFigures<T>(x: unknown, key: string, one: (v: unknown) => T
   return out;
 }
 
+/** The `feeds` of GET /api/health, by feed name; feeds without a status are left out. */
+export function parseFeedHealth(x: unknown): Map<string, FeedHealth> {
+  const out = new Map<string, FeedHealth>();
+  if (!isObj(x) || !isObj(x["feeds"])) return out;
+  const checkedAt = time(x["checked_at"]);
+  for (const [name, f] of Object.entries(x["feeds"])) {
+    const status = isObj(f) ? str(f["status"]) : null;
+    if (!isObj(f) || status === null) continue;
+    const allowance = num(f["lag_allowance_s"]);
+    out.set(name, {
+      status,
+      lastObservation: time(f["last_observation"]),
+      checkedAt,
+      allowanceMs: allowance === null ? null : allowance * 1_000,
+    });
+  }
+  return out;
+}
+
 /** Returns null for anything that is not a message this client understands. */
 export function parseServerMessage(raw: string): ServerMessage | null {
   let x: unknown;
@@ -358,6 +378,8 @@ export function parseServerMessage(raw: string): ServerMessage | null {
       return { type: "hello", protocol: num(x["protocol"]), serverTime: time(x["server_time"]) };
     case "heartbeat":
       return { type: "heartbeat", serverTime: time(x["server_time"]) };
+    case "pong":
+      return { type: "pong", serverTime: time(x["server_time"]) };
     case "error":
       return { type: "error", code: str(x["code"]) ?? "", reason: str(x["reason"]) ?? "" };
     case "replay_state":

@@ -162,9 +162,21 @@ export interface BusLive {
 
 export type StreamKind = "snapshot" | "delta";
 
+/** One feed's freshness as GET /api/health reports it. Times are epoch ms on the server's clock. */
+export interface FeedHealth {
+  /** ok | lagging | failing | silent | idle (outside its scheduled hours). */
+  status: string;
+  lastObservation: number | null;
+  /** When the server judged the status. */
+  checkedAt: number | null;
+  /** How old its newest observation may be before the feed is lagging; null when the server does not say. */
+  allowanceMs: number | null;
+}
+
 export type ServerMessage =
   | { type: "hello"; protocol: number | null; serverTime: number | null }
   | { type: "heartbeat"; serverTime: number | null }
+  | { type: "pong"; serverTime: number | null }
   | { type: "error"; code: string; reason: string }
   | { type: StreamKind; stream: "districts"; seq: number | null; districts: DistrictUpdate[] }
   | { type: StreamKind; stream: "parking"; seq: number | null; sites: SiteLive[] }

@@ -18,7 +18,7 @@ import psycopg
 from feeds.isolation import Isolation, MeasureFailure
 from feeds.queues.measures import Window, percentile, service_level, tickets, wait_times
 from feeds.queues.model import TicketEvent
-from feeds.registry import LAG_ALLOWANCE_S, feed_hours
+from feeds.registry import feed_hours, lag_allowance
 from feeds.signals.detectors import DetectorConfig
 from feeds.signals.measures import phase_measures
 from geo import CityPack
@@ -144,7 +144,7 @@ async def feed_readings(
     readings = []
     for feed in feeds:
         raw = await bus.health(feed)
-        allowance = LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S)
+        allowance = lag_allowance(feed)
         last_ms = raw.get("last_observation_ms")
         last = None if not last_ms else datetime.fromtimestamp(int(last_ms) / 1000, now.tzinfo)
         standing = feed_hours(feed, pack).standing(now, last, allowance)

@@ -48,7 +48,7 @@ async def test_an_http_source_is_polled_and_its_failures_are_reported(
     bus: RedisBus, endpoint: Endpoint
 ) -> None:
     endpoint.body = PAYLOAD
-    runner = FeedRunner(ParkingFeed(http_poll(endpoint.url)), bus, _ba_dinh, now=TEST_CLOCK.now)
+    runner = FeedRunner(ParkingFeed(http_poll(endpoint.url)), bus, _ba_dinh, clock=TEST_CLOCK)
     # Kim Mã's record is refused whole (a count of -1); Liễu Giai's goes through.
     assert await runner.run_once() == 1
     assert [r["site_id"] for r in await _published(bus)] == ["bd-lieu-giai"]
@@ -71,7 +71,7 @@ async def test_an_mqtt_topic_feeds_the_bus_and_rejects_go_to_the_dead_letters(
         pytest.skip("needs Mosquitto on 127.0.0.1:1883")
     topic = f"ioc-test/{uuid.uuid4().hex}/parking"
     runner = FeedRunner(ParkingFeed(http_poll("http://unused.invalid")), bus, _ba_dinh,
-                        now=TEST_CLOCK.now)
+                        clock=TEST_CLOCK)
     stop = asyncio.Event()
     listener = asyncio.create_task(mqtt_listen(runner, "mqtt://127.0.0.1:1883", topic, stop))
     while runner.health.last_success is None:

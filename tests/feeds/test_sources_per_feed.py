@@ -64,7 +64,7 @@ async def test_mqtt_delivers_every_feed(bus: RedisBus, feed: str) -> None:
         if sock.connect_ex(("127.0.0.1", 1883)) != 0:
             pytest.skip("needs Mosquitto on 127.0.0.1:1883")
     good, bad = SAMPLES[feed]
-    runner = FeedRunner(build_feed(feed, PACK, TEST_CLOCK), bus, INDEX.assign, now=TEST_CLOCK.now)
+    runner = FeedRunner(build_feed(feed, PACK, TEST_CLOCK), bus, INDEX.assign, clock=TEST_CLOCK)
     topic = f"ioc-test/{uuid.uuid4().hex}/{feed}"
     stop = asyncio.Event()
     listener = asyncio.create_task(mqtt_listen(runner, "mqtt://127.0.0.1:1883", topic, stop))
@@ -97,6 +97,6 @@ def test_http_push_delivers_every_feed(server: Server, feed: str) -> None:
 async def test_gtfs_realtime_is_polled_over_http(bus: RedisBus, endpoint: Endpoint) -> None:
     endpoint.body = shared_file("gtfs/caltrain/vehicle-positions.pb").read_bytes()
     feed = build_feed("brt_vehicles", PACK, http_poll(endpoint.url))
-    assert await FeedRunner(feed, bus, INDEX.assign, now=TEST_CLOCK.now).run_once() == 14
+    assert await FeedRunner(feed, bus, INDEX.assign, clock=TEST_CLOCK).run_once() == 14
     published, _ = await _on_bus(bus, "brt_vehicles")
     assert published == 14

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -48,7 +48,7 @@ async def test_a_district_figure_changes_live_without_a_reload(
                       headers=bearer("viewer")).json()["features"]
     hoan_kiem = [f for f in sites if f["properties"].get("district") == "002"]
     assert hoan_kiem, "the Hanoi pack has car parks in Hoàn Kiếm"
-    later = datetime.now(UTC) + timedelta(hours=1)
+    later = server.city_now() + timedelta(hours=1)
     full = [
         ParkingObservation(
             site_id=f["properties"]["id"], vehicle_type=vehicle, observed_at=later,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -94,7 +94,7 @@ async def test_a_replay_scrubbed_to_a_time_shows_the_state_at_that_time(
         """() => document.querySelector('[data-testid="signals-normal-share"]')
             .dataset.value !== ''""", timeout=30_000)
     calm = int(await flash.get_attribute("data-value") or 0)
-    before = datetime.now(UTC)
+    before = server.city_now()
     _flash(server, "sig-giang-vo-cat-linh")
     await planner.wait_for_function(
         """(calm) => Number(document.querySelector('[data-testid="signals-flash"]')
@@ -121,7 +121,7 @@ async def test_a_replay_scrubbed_to_a_time_shows_the_state_at_that_time(
         """(calm) => Number(document.querySelector('[data-testid="signals-flash"]')
             .dataset.value) === calm""", arg=calm, timeout=30_000)
     # And forward to now: the flash is back.
-    await go_to(_city_input(datetime.now(UTC)))
+    await go_to(_city_input(server.city_now()))
     await planner.wait_for_function(
         """(n) => Number(document.querySelector('[data-testid="signals-flash"]')
             .dataset.value) >= n""", arg=flashing, timeout=30_000)
@@ -179,13 +179,13 @@ async def test_a_coalesced_situations_delta_updates_the_operator_queue(
             "type": "delta", "sub": "default", "stream": "situations", "seq": last_seq[0],
             "from_seq": last_seq[0], "coalesced": True, "situations": list(situations)}).decode())
 
-    now = datetime.now(UTC)
+    now = server.city_now()
     coalesced(_situation(990001, "open", now, "Tủ điều khiển A tắt đèn"),
               _situation(990002, "open", now, "Tủ điều khiển B tắt đèn"))
     for ident in (990001, 990002):
         await page.locator(f'{OPEN_ROW}[data-id="{ident}"]').wait_for(timeout=15_000)
 
-    later = datetime.now(UTC)
+    later = server.city_now()
     coalesced(_situation(990001, "closed", later, "Tủ điều khiển A tắt đèn"),
               _situation(990002, "acknowledged", later, "Tủ điều khiển B tắt đèn"))
     await page.locator(f'{OPEN_ROW}[data-id="990001"]').wait_for(state="detached",

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +38,11 @@ class Server:
     def ws(self, role: str, path: str = "/ws/live") -> str:
         """A WebSocket URL signed in with `role`."""
         return f"{self.base_url.replace('http://', 'ws://')}{path}?token={access_token(role)}"
+
+    def city_now(self) -> datetime:
+        """The server's city clock now (pinned by the tests, never the machine's hour)."""
+        return datetime.fromisoformat(httpx.get(f"{self.base_url}/api/health").json()[
+            "checked_at"])
 
     def get(self, path: str, role: str = "viewer", **kwargs: Any) -> httpx.Response:
         """GET `path` as a signed-in user with `role`."""

@@ -40,7 +40,7 @@ async def _fill(ingest: Ingest) -> None:
     for _ in range(3):
         clock[0] += timedelta(minutes=1)
         for feed in feeds:
-            await FeedRunner(feed, ingest.bus, ingest.index.assign, now=TEST_CLOCK.now).run_once()
+            await FeedRunner(feed, ingest.bus, ingest.index.assign, clock=TEST_CLOCK).run_once()
     await ingest.store(["parking", "signals", "queues"])
 
 

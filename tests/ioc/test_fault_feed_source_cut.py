@@ -7,7 +7,7 @@ with the source's newest reading, and every reading the runner accepted is store
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import orjson
 import psycopg
@@ -48,11 +48,11 @@ async def test_a_cut_source_is_reported_and_the_feed_catches_up(
     bus = RedisBus(redis, redis_prefix)
     feed = build_feed("parking", PACK, http_poll(endpoint.url), interval_s=0.2)
     runner = FeedRunner(feed, bus, AreaIndex(PACK.layer(PACK.default_layer)).assign,
-                        now=TEST_CLOCK.now)
+                        clock=TEST_CLOCK)
     pool = await open_pool(db)
     writer = Writer(pool, bus, ["parking"], block_ms=100)
     stop = asyncio.Event()
-    before = datetime.now(UTC).replace(microsecond=0)
+    before = TEST_CLOCK.now().replace(microsecond=0)
     endpoint.body = _document(before)
     tasks = [asyncio.create_task(runner.run(stop)), asyncio.create_task(writer.run(stop))]
     try:

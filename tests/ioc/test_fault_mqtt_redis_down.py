@@ -57,7 +57,7 @@ async def test_messages_arriving_while_redis_is_down_are_delivered_again(
     redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
     bus = RedisBus(redis, "mqtt-fault")
     runner = FeedRunner(build_parser("parking", PACK), bus,
-                        AreaIndex(PACK.layer(PACK.default_layer)).assign, now=TEST_CLOCK.now)
+                        AreaIndex(PACK.layer(PACK.default_layer)).assign, clock=TEST_CLOCK)
     topic = f"ioc-test/{uuid.uuid4().hex}/parking"
     stop = asyncio.Event()
     listener = asyncio.create_task(mqtt_listen(runner, "mqtt://127.0.0.1:1883", topic, stop))

@@ -7,7 +7,7 @@ bus accepted during the flood is stored once.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import orjson
@@ -70,7 +70,7 @@ async def test_a_client_that_stops_reading_holds_back_nobody(
     async with httpx.AsyncClient() as http:
         sites = (await http.get(server.base_url + "/api/parking/sites",
                                 headers=bearer("viewer"))).json()["features"]
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    start = server.city_now().replace(microsecond=0) + timedelta(hours=2)
     redis = Redis.from_url(server.env["IOC_REDIS__URL"])
     bus = RedisBus(redis, server.env["IOC_REDIS__PREFIX"])
     accepted = 0

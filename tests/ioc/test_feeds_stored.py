@@ -30,7 +30,7 @@ async def test_a_monday_morning_of_queues_is_stored_and_rolled_up_by_district(
     bus, pool, index = ingest.bus, ingest.pool, ingest.index
     points = load_service_points(PACK.asset_features("service_points"))
     simulator = QueueSimulator(points.values(), now=lambda: MONDAY_10_HANOI)
-    runner = FeedRunner(QueuesFeed(simulator, points), bus, index.assign, now=TEST_CLOCK.now)
+    runner = FeedRunner(QueuesFeed(simulator, points), bus, index.assign, clock=TEST_CLOCK)
     sent = await runner.run_once()
     writer = await ingest.store(["queues"])
     assert writer.stats.dead == 0 and runner.health.rejected == 0
@@ -54,7 +54,7 @@ async def test_simulated_brt_buses_and_stop_events_are_stored_with_districts(
     simulator.advance_to(MONDAY_10_HANOI)
     vehicles, trips = simulated_brt_feeds(static, simulator)
     for feed in (vehicles, trips):
-        await FeedRunner(feed, bus, index.assign, now=TEST_CLOCK.now).run_once()
+        await FeedRunner(feed, bus, index.assign, clock=TEST_CLOCK).run_once()
     writer = await ingest.store(["brt_vehicles", "brt_trips"])
     assert writer.stats.dead == 0
     async with pool.connection() as conn:
@@ -78,7 +78,7 @@ async def test_replaying_the_same_bus_positions_stores_them_once(
     simulator = BrtSimulator(static, now=lambda: MONDAY_10_HANOI)
     simulator.advance_to(MONDAY_10_HANOI)
     vehicles, _ = simulated_brt_feeds(static, simulator)
-    runner = FeedRunner(vehicles, bus, index.assign, now=TEST_CLOCK.now)
+    runner = FeedRunner(vehicles, bus, index.assign, clock=TEST_CLOCK)
     payload = await vehicles.fetch()
     await runner.ingest(payload)
     await runner.ingest(payload)
@@ -97,7 +97,7 @@ async def test_ledger_feeds_are_stored_once_even_when_sent_twice(
 ) -> None:
     good, _ = samples()[feed]
     runner = FeedRunner(build_feed(feed, PACK, TEST_CLOCK, card_key=b"k" * 32), ingest.bus,
-                        ingest.index.assign, now=TEST_CLOCK.now)
+                        ingest.index.assign, clock=TEST_CLOCK)
     sent = len((await runner.ingest(good)).observations)
     await runner.ingest(good)
     await ingest.store([feed])
@@ -107,7 +107,7 @@ async def test_ledger_feeds_are_stored_once_even_when_sent_twice(
 
 async def test_online_counts_keep_the_largest_of_the_day(ingest: Ingest) -> None:
     feed = build_feed("online_services", PACK, TEST_CLOCK)
-    runner = FeedRunner(feed, ingest.bus, ingest.index.assign, now=TEST_CLOCK.now)
+    runner = FeedRunner(feed, ingest.bus, ingest.index.assign, clock=TEST_CLOCK)
     for count in (12, 30, 25):  # a late, smaller report must not lower the day's count
         await runner.ingest(orjson.dumps({"applications": [
             {"district": "002", "day": "2026-11-23", "level": 4, "applications": count}]}))

@@ -35,7 +35,7 @@ async def test_signal_measures_come_in_15_minute_bins_per_phase(
     clock = [MONDAY_7_HANOI]
     simulator = SignalSimulator(features, timezone=PACK.timezone, now=lambda: clock[0])
     feed = SignalsFeed(simulator, zone=PACK.timezone, locations=locations_from_features(features))
-    runner = FeedRunner(feed, ingest.bus, ingest.index.assign, now=TEST_CLOCK.now)
+    runner = FeedRunner(feed, ingest.bus, ingest.index.assign, clock=TEST_CLOCK)
     for _ in range(30):
         clock[0] += timedelta(minutes=1)
         await runner.run_once()
@@ -62,7 +62,7 @@ async def test_a_desk_reports_waits_service_level_and_its_erlang_c_outlook(
     ten = MONDAY_7_HANOI + timedelta(hours=3)
     simulator = QueueSimulator(points.values(), now=lambda: ten)
     await FeedRunner(QueuesFeed(simulator, points), ingest.bus, ingest.index.assign,
-                     now=TEST_CLOCK.now).run_once()
+                     clock=TEST_CLOCK).run_once()
     await ingest.store(["queues"])
     body = _get(server, "/api/queues/mc-001-ba-dinh/measures", ten - timedelta(hours=1), ten)
     assert body["throughput"]["arrived"] > 10
@@ -81,7 +81,7 @@ async def test_brt_headways_at_ten_match_the_ten_minute_timetable(
     simulator = BrtSimulator(static, now=lambda: clock[0])
     vehicles, trips = simulated_brt_feeds(static, simulator)
     runners = [FeedRunner(f, ingest.bus, ingest.index.assign,
-                          now=TEST_CLOCK.now) for f in (vehicles, trips)]
+                          clock=TEST_CLOCK) for f in (vehicles, trips)]
     start = clock[0]
     for _ in range(80):  # 40 minutes, a report every 30 s
         clock[0] += timedelta(seconds=30)

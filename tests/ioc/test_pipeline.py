@@ -52,7 +52,7 @@ async def pipeline(
     clock = [NOON_HANOI]
     sim = ParkingSimulator(pack.asset_features("parking"), now=lambda: clock[0])
     index = AreaIndex(pack.layer(pack.default_layer))
-    runner = FeedRunner(ParkingFeed(sim), bus, index.assign, now=TEST_CLOCK.now)
+    runner = FeedRunner(ParkingFeed(sim), bus, index.assign, clock=TEST_CLOCK)
     pool = await open_pool(db)
     try:
         yield Pipeline(bus, runner, pool, db, clock)

@@ -24,7 +24,7 @@ async def test_a_signal_put_into_flash_is_reported_flash_and_the_rest_normal(
     clock = [MONDAY_8_HANOI]
     simulator = SignalSimulator(features, timezone=PACK.timezone, now=lambda: clock[0])
     feed = SignalsFeed(simulator, zone=PACK.timezone, locations=locations_from_features(features))
-    runner = FeedRunner(feed, bus, index.assign, now=TEST_CLOCK.now)
+    runner = FeedRunner(feed, bus, index.assign, clock=TEST_CLOCK)
     victim = features[0]["properties"]["id"]
     simulator.inject(Fault(victim, "flash", MONDAY_8_HANOI + timedelta(minutes=2),
                            MONDAY_8_HANOI + timedelta(hours=1)))
@@ -54,7 +54,7 @@ async def test_the_real_atspm_sample_is_stored_once_even_when_imported_twice(
         return payload
 
     # The sample's signal is not in the Hanoi pack: no locations, so nothing is geo-tagged.
-    runner = FeedRunner(SignalsFeed(source, fmt="csv"), bus, index.assign, now=TEST_CLOCK.now)
+    runner = FeedRunner(SignalsFeed(source, fmt="csv"), bus, index.assign, clock=TEST_CLOCK)
     await runner.run_once()
     await runner.run_once()
     writer = await ingest.store(["signals"])
