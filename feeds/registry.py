@@ -156,9 +156,16 @@ LAG_ALLOWANCE_S: dict[str, float] = {
 }
 
 
-def lag_allowance(feed: str) -> float:
-    """City seconds a feed's newest observation may lag before it is late."""
-    return LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S)
+# Real seconds an observation may spend between its source and the store (a poll, a bus
+# entry, a writer batch) before the feed is late; under a time-lapse clock they count as
+# `speed` times as many city seconds.
+TRANSPORT_S = 5.0
+
+
+def lag_allowance(feed: str, speed: float) -> float:
+    """City seconds a feed's newest observation may lag before it is late, on a clock
+    running `speed` times real time (1 in production)."""
+    return LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S) + TRANSPORT_S * (speed - 1.0)
 
 
 # Hours read once per feed and pack: health and the situations engine ask on every check.

@@ -170,8 +170,9 @@ const replayControls = new ReplayControls(
     seek: (at) => void replay?.seek(at),
     live: () => stopReplay(),
   },
+  () => clock.now(),
 );
-const historyPanel = new HistoryPanel();
+const historyPanel = new HistoryPanel(() => clock.now());
 const nav = new Navigation(
   (v) => go(v),
   () => void auth.logout(),

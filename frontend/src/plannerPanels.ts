@@ -53,8 +53,12 @@ export class ReplayControls {
   /** Until the planner edits the range, it is "the last hour up to now", now being when it is loaded. */
   private followingNow = true;
 
-  constructor(private readonly events: ReplayControlsEvents) {
-    this.showRange(Date.now() - HOUR_MS, Date.now());
+  constructor(
+    private readonly events: ReplayControlsEvents,
+    /** The server's (city's) time in epoch ms: "now" is the city's, never the browser's. */
+    private readonly now: () => number,
+  ) {
+    this.showRange(this.now() - HOUR_MS, this.now());
     const rangeForm = h(
       "form",
       { class: "range-form" },
@@ -75,7 +79,7 @@ export class ReplayControls {
     rangeForm.addEventListener("submit", (ev) => {
       ev.preventDefault();
       if (this.followingNow) {
-        const end = Date.now();
+        const end = this.now();
         this.loadRange(end - HOUR_MS, end);
         return;
       }
@@ -92,7 +96,7 @@ export class ReplayControls {
     this.presets.addEventListener("click", (ev) => {
       const b = ev.target instanceof Element ? ev.target.closest<HTMLElement>("[data-span]") : null;
       if (b === null) return;
-      const end = Date.now();
+      const end = this.now();
       this.followingNow = false;
       this.loadRange(end - Number(b.dataset["span"]), end);
     });
@@ -140,7 +144,7 @@ export class ReplayControls {
     this.liveBtn.hidden = !on;
     this.element.dataset["state"] = on ? (view.loading ? "loading" : "ready") : "off";
     if (view === null) {
-      if (this.followingNow) this.showRange(Date.now() - HOUR_MS, Date.now());
+      if (this.followingNow) this.showRange(this.now() - HOUR_MS, this.now());
       setText(this.playBtn, `▶ ${t("play")}`);
       setText(this.position, t("showingLive"));
       this.position.dataset["value"] = "";
@@ -196,11 +200,12 @@ export class HistoryPanel {
   private readonly legend = h("p", { class: "chart-legend" });
   private readonly exportTitle = h("h3", { class: "history-title" });
   private readonly exports = h("div", { class: "exports", "data-testid": "exports" });
-  private range: [number, number] = [Date.now() - HOUR_MS, Date.now()];
+  private range: [number, number];
   private ticket = 0;
   private districts: string[] = [];
 
-  constructor() {
+  constructor(now: () => number) {
+    this.range = [now() - HOUR_MS, now()];
     const field = (label: HTMLElement, control: HTMLElement): HTMLElement => h("div", { class: "field" }, label, control);
     this.element = h(
       "section",

@@ -149,7 +149,7 @@ async def health(state: State, response: Response) -> Any:
     try:
         await state.bus.redis.ping()
         for feed in state.settings.feeds:
-            allowance = lag_allowance(feed)
+            allowance = lag_allowance(feed, state.clock.speed)
             feeds[feed] = feed_status(
                 await state.bus.health(feed), now, allowance, await state.bus.rate(feed),
                 await state.bus.rejects_by_reason(feed), feed_hours(feed, state.pack),

@@ -31,7 +31,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from feeds.base import AreaAssigner
 from feeds.clock import Clock
-from feeds.registry import LAG_ALLOWANCE_S
+from feeds.registry import lag_allowance
 from feeds.signals.detectors import detectors_from_features
 from feeds.transit.gtfs_static import load_gtfs
 from geo import CityPack
@@ -39,7 +39,6 @@ from ioc.bus import Entry, RedisBus
 from ioc.situations.conditions import ConditionState, Thresholds, advance, release, step
 from ioc.situations.live import publish_change
 from ioc.situations.measures import (
-    DEFAULT_ALLOWANCE_S,
     feed_readings,
     queue_readings,
     split_failure_readings,
@@ -199,7 +198,8 @@ class SituationEngine:
             readings.extend(await self._measures(now))
         if self._by_source.get("feed"):
             watched = [f for f in self._watched_feeds if self._watched_long_enough(f, now)]
-            readings.extend(await feed_readings(self._bus, watched, now, started, self._pack))
+            readings.extend(await feed_readings(self._bus, watched, now, started, self._pack,
+                                                speed=self._clock.speed))
         transitions = await self._release(now)
         transitions.extend(self._judge(readings))
         transitions.extend(self._advance(now))
@@ -215,14 +215,15 @@ class SituationEngine:
         (its last observation predating the start) has had the time to deliver."""
         if self._started is None:
             return False
-        allowance = LAG_ALLOWANCE_S.get(feed, DEFAULT_ALLOWANCE_S)
+        allowance = lag_allowance(feed, self._clock.speed)
         needed = max((allowance * r.condition.on + r.min_duration_s
                       for r in self._by_source["feed"]), default=0.0)
         return now - self._started >= timedelta(seconds=needed)
 
     async def _release(self, now: datetime) -> list[Transition]:
-        """Release the raised conditions whose situation an operator ended; those still
-        holding past their minimum duration (none, for a zero duration) are raised again."""
+        """Release the raised conditions whose situation an operator ended; one that holds
+        for its rule's minimum duration from then (at once, for a zero duration) is raised
+        again into a new situation."""
         held = [key for key, s in self._subjects.items() if s.state.raised
                 and not s.state.released]
         if not held:

@@ -27,7 +27,6 @@ from ioc.measure_failures import FailureLog
 from ioc.situations.readings import Reading
 from ioc.storage.history import queue_history, signal_events
 
-DEFAULT_ALLOWANCE_S = 60.0
 DEFAULT_TARGET_WAIT_MIN = 15.0
 # Each tick measures every asset again: a measure failing on one asset's data is logged once
 # while it keeps failing, and that asset gets no reading from it.
@@ -133,9 +132,10 @@ def _wait_figures(
 
 async def feed_readings(
     bus: RedisBus, feeds: Sequence[str], now: datetime, watching_since: datetime,
-    pack: CityPack,
+    pack: CityPack, *, speed: float,
 ) -> list[Reading]:
-    """Per feed: time since its newest stored observation over its lag allowance.
+    """Per feed: time since its newest stored observation over its lag allowance (on a
+    clock running `speed` times real time).
 
     A feed that never delivered counts from when the engine started watching it. A feed
     idle as its source's hours say gives no reading: its silence is no fault, nor proof
@@ -144,7 +144,7 @@ async def feed_readings(
     readings = []
     for feed in feeds:
         raw = await bus.health(feed)
-        allowance = lag_allowance(feed)
+        allowance = lag_allowance(feed, speed)
         last_ms = raw.get("last_observation_ms")
         last = None if not last_ms else datetime.fromtimestamp(int(last_ms) / 1000, now.tzinfo)
         standing = feed_hours(feed, pack).standing(now, last, allowance)

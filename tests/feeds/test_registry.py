@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.registry import FEEDS, LAG_ALLOWANCE_S, UnknownFeed, build_feed
+from feeds.registry import (
+    FEEDS,
+    LAG_ALLOWANCE_S,
+    TRANSPORT_S,
+    UnknownFeed,
+    build_feed,
+    lag_allowance,
+)
 from geo import load_pack
 from ioc.settings import PROJECT_ROOT, Settings
 from tests.clock import TEST_CLOCK
@@ -27,3 +34,11 @@ def test_the_default_settings_enable_only_registered_feeds() -> None:
 def test_an_unknown_feed_is_named_in_the_error() -> None:
     with pytest.raises(UnknownFeed, match="'trams'"):
         build_feed("trams", PACK, TEST_CLOCK)
+
+
+def test_a_time_lapse_clock_stretches_only_the_transport_part_of_an_allowance() -> None:
+    # In real time the allowance is the feed's own; at 60x the few real seconds an
+    # observation spends on its way to the store count as a minute of city time each.
+    assert lag_allowance("parking", 1.0) == LAG_ALLOWANCE_S["parking"]
+    assert lag_allowance("parking", 60.0) == LAG_ALLOWANCE_S["parking"] + 59 * TRANSPORT_S
+    assert lag_allowance("parking", 60.0) < 60 * LAG_ALLOWANCE_S["parking"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from psycopg_pool import AsyncConnectionPool
@@ -14,6 +15,8 @@ from ioc.bus import RedisBus
 from ioc.settings import PROJECT_ROOT
 from ioc.storage.pool import open_pool
 from ioc.writer import Writer
+from tests.auth import TEST_AUTH_SECRET
+from tests.ioc.worker_processes import Workers
 
 PACK = load_pack(PROJECT_ROOT / "packs" / "hanoi")
 
@@ -53,3 +56,16 @@ async def ingest(db: str, redis_url: str, redis_prefix: str) -> AsyncIterator[In
                  AreaIndex(PACK.layer(PACK.default_layer)), PACK)
     await pool.close()
     await redis.aclose()
+
+
+@pytest.fixture
+def workers(db: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[Workers]:
+    """Workers of the parking feed, claiming what another left after a second."""
+    # No consumer names and no engine flag: the defaults must make two workers safe.
+    env = {"IOC_DATABASE__URL": db, "IOC_REDIS__URL": redis_url,
+           "IOC_REDIS__PREFIX": redis_prefix, "IOC_AUTH__SECRET": TEST_AUTH_SECRET,
+           "IOC_FEEDS": '["parking"]', "IOC_INGEST__BATCH_ENTRIES": "2",
+           "IOC_INGEST__BLOCK_MS": "100", "IOC_INGEST__CLAIM_IDLE_MS": "1000"}
+    started = Workers(env, tmp_path / "workers.log")
+    yield started
+    started.stop_all()

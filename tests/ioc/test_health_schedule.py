@@ -123,24 +123,25 @@ async def test_an_idle_feed_gives_no_lag_reading(bus: RedisBus, pack: CityPack) 
     # The engine has watched since 01:00; car parks report, no bus ever did.
     await bus.record_commit("parking", NIGHT - timedelta(seconds=10), 1, 0)
     watching = NIGHT.replace(hour=1)
-    night = await feed_readings(bus, feeds, NIGHT, watching, pack)
+    night = await feed_readings(bus, feeds, NIGHT, watching, pack, speed=1.0)
     assert [r.subject for r in night] == ["parking"]
     assert night[0].values["lag_ratio"] == 10 / LAG_ALLOWANCE_S["parking"]
     # The first bus has left but its first report may still be on its way: no reading yet.
     first_minutes = NIGHT.replace(hour=5, minute=3)
-    assert [r.subject for r in await feed_readings(bus, BRT, first_minutes, watching, pack)] == []
+    early = await feed_readings(bus, BRT, first_minutes, watching, pack, speed=1.0)
+    assert [r.subject for r in early] == []
     # Past the start of the hours and the allowance, silence counts, from the start of the
     # hours, not from 01:00.
     owed_from = NIGHT.replace(hour=5, minute=0) + timedelta(seconds=PUNCTUALITY_S)
     late = owed_from + timedelta(seconds=LAG_ALLOWANCE_S["brt_vehicles"] + 30)
-    [vehicles] = await feed_readings(bus, ["brt_vehicles"], late, watching, pack)
+    [vehicles] = await feed_readings(bus, ["brt_vehicles"], late, watching, pack, speed=1.0)
     assert vehicles.values["lag_ratio"] == (late - owed_from).total_seconds() / 60.0
     assert vehicles.evidence["silent"] is True
 
 
 async def test_by_day_a_silent_feed_reads_late(bus: RedisBus, pack: CityPack) -> None:
     watching = DAY - timedelta(hours=1)
-    readings = {r.subject: r for r in await feed_readings(bus, BRT, DAY, watching, pack)}
+    readings = {r.subject: r for r in await feed_readings(bus, BRT, DAY, watching, pack, speed=1.0)}
     assert set(readings) == set(BRT)
     for feed, reading in readings.items():
         assert reading.values["lag_ratio"] == 3600 / LAG_ALLOWANCE_S[feed]

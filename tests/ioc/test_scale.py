@@ -5,14 +5,10 @@ supervised worker tasks whose states are published for health."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -28,10 +24,9 @@ from ioc.settings import DatabaseSettings, HistorySettings, RedisSettings, Setti
 from ioc.situations.engine import GROUP as RULES_GROUP
 from ioc.storage.migrate import migration_files, upgrade
 from ioc.workers import process_name, run_workers
-from tests.auth import TEST_AUTH_SECRET
 from tests.clock import DAY
 from tests.ioc.fault_tools import Producer, stored, until
-from tests.ioc.server import PROJECT
+from tests.ioc.worker_processes import Workers
 
 HOST = socket.gethostname()
 
@@ -214,46 +209,6 @@ async def test_a_worker_task_that_raises_is_restarted_counted_and_reported(
         remaining = await bus.task_reports()
         await bus.redis.aclose()
     assert process_name() not in remaining, "a worker that stops cleanly withdraws its report"
-
-
-class Workers:
-    """`ioc worker --no-feeds` processes, each with a writer and a situations engine."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = {**os.environ, **env}
-        self.log = log
-        self.running: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> subprocess.Popen[bytes]:
-        with self.log.open("ab") as handle:
-            process = subprocess.Popen([sys.executable, "-m", "ioc", "worker", "--no-feeds"],
-                                       cwd=PROJECT, env=self.env, stdout=handle,
-                                       stderr=subprocess.STDOUT)
-        self.running.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.running:
-            if process.poll() is None:
-                process.send_signal(signal.SIGCONT)
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-
-@pytest.fixture
-def workers(db: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[Workers]:
-    # No consumer names and no engine flag: the defaults must make two workers safe.
-    env = {"IOC_DATABASE__URL": db, "IOC_REDIS__URL": redis_url,
-           "IOC_REDIS__PREFIX": redis_prefix, "IOC_AUTH__SECRET": TEST_AUTH_SECRET,
-           "IOC_FEEDS": '["parking"]', "IOC_INGEST__BATCH_ENTRIES": "2",
-           "IOC_INGEST__BLOCK_MS": "100", "IOC_INGEST__CLAIM_IDLE_MS": "1000"}
-    started = Workers(env, tmp_path / "workers.log")
-    yield started
-    started.stop_all()
 
 
 async def _consumers(redis: Redis, stream: str, group: str) -> dict[str, int]:
