@@ -31,7 +31,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, WebSocket, WebSock
 from geo import AreaIndex, BoundaryLayer, CityPack, PackError
 from ioc.api.deps import Planner, State, WsState, require_ws
 from ioc.auth.roles import Principal, Role
-from ioc.history.replay import STREAMS, Frame, Replay, ReplayWall
+from ioc.history.replay import STREAMS, Frame, Pacing, Replay, ReplayWall
 from ioc.history.state_at import Coordinates, create_shadow, state_at
 from ioc.live import protocol
 from ioc.state import AppState
@@ -43,6 +43,9 @@ WsPlanner = Annotated[Principal, Depends(require_ws(Role.PLANNER))]
 HEARTBEAT_S = 15.0
 STATE_EVERY_S = 1.0
 MAX_REPLAYS = 16  # per API process: each replay holds a database connection of its own
+# Replays run on the machine's wall time, never the city clock: a time-lapse city must not
+# speed up a replay the planner asked for at a given speed.
+WALL_PACING = Pacing(monotonic=time.monotonic, sleep=asyncio.sleep)
 
 _coordinates: dict[Path, Coordinates] = {}
 _active = [0]
@@ -205,7 +208,7 @@ class _ReplaySession:
         self.conn = await psycopg.AsyncConnection.connect(
             url, autocommit=True, prepare_threshold=None, options="-c TimeZone=UTC")
         await create_shadow(self.conn)
-        self.replay = Replay(self.conn, start, end, speed)
+        self.replay = Replay(self.conn, start, end, speed, pacing=WALL_PACING)
         self.pump = asyncio.create_task(self.run(self.replay, self.conn))
 
     async def stop(self) -> None:

@@ -6,6 +6,8 @@ them in time order, and hands out one `Frame` per tick once the replay clock has
 frame's end: rows with start < time <= end, each exactly once. It can pause, play, change
 speed and seek; a seek hands out a `Seeked` marker, after which the rows continue from the
 seek time.
+Its wall clock (a monotonic reading and a sleep) is a `Pacing` handed in by the caller, so
+that a test can pace a replay on a clock of its own.
 
 `ReplayWall` turns frames into what the live wall receives: it keeps the state at the replay
 clock in temporary twins of the live-state tables (see `ioc.history.state_at`), applies each
@@ -19,9 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,6 +69,14 @@ REPLAYED: tuple[ReplayTable, ...] = (
                 "time, vehicle_id, trip_id, route_id, direction_id, stop_id, stop_sequence,"
                 " status, occupancy, lon, lat, district"),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """The wall clock a replay runs on: a monotonic reading in seconds, and a sleep."""
+
+    monotonic: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +141,7 @@ class Replay:
     from another task while frames are being iterated."""
 
     def __init__(self, conn: psycopg.AsyncConnection, start: datetime, end: datetime,
-                 speed: float, tables: Sequence[ReplayTable] = REPLAYED,
+                 speed: float, *, pacing: Pacing, tables: Sequence[ReplayTable] = REPLAYED,
                  tick_s: float = TICK_S) -> None:
         if not start < end:
             raise ValueError("a replay's start must come before its end")
@@ -140,13 +149,14 @@ class Replay:
         self.speed = check_speed(speed)
         self.paused = False
         self._tables = tables
+        self._pacing = pacing
         self._conn = conn
         self._tick_s = tick_s
         self._changed = asyncio.Event()
         self._seek_to: datetime | None = None
         self._reader = _Reader(conn, tables, end, start)
         self._delivered = start  # frames have been handed out up to here
-        self._anchor = (start, time.monotonic())  # replay time ↔ wall time while playing
+        self._anchor = (start, self._pacing.monotonic())  # replay time ↔ wall time while playing
 
     @property
     def position(self) -> datetime:
@@ -156,7 +166,7 @@ class Replay:
         if self.paused:
             return self._delivered
         sim, wall = self._anchor
-        moved = sim + timedelta(seconds=(time.monotonic() - wall) * self.speed)
+        moved = sim + timedelta(seconds=(self._pacing.monotonic() - wall) * self.speed)
         return min(max(moved, self._delivered), self.end)
 
     @property
@@ -167,7 +177,7 @@ class Replay:
     def restart_clock(self) -> None:
         """Count wall time from now (after work, such as snapshots, that the replay clock
         should not run through)."""
-        self._anchor = (self.position, time.monotonic())
+        self._anchor = (self.position, self._pacing.monotonic())
 
     def pause(self) -> None:
         """Stop the clock where the last frame left it."""
@@ -178,13 +188,13 @@ class Replay:
         """Start the clock again."""
         if self.paused:
             self.paused = False
-            self._anchor = (self._delivered, time.monotonic())
+            self._anchor = (self._delivered, self._pacing.monotonic())
             self._changed.set()
 
     def set_speed(self, speed: float) -> None:
         """Change speed from the current position on."""
         speed = check_speed(speed)
-        self._anchor = (self.position, time.monotonic())
+        self._anchor = (self.position, self._pacing.monotonic())
         self.speed = speed
         self._changed.set()
 
@@ -201,7 +211,7 @@ class Replay:
         self._seek_to = None
         self._reader = _Reader(self._conn, self._tables, self.end, at)
         self._delivered = at
-        self._anchor = (at, time.monotonic())
+        self._anchor = (at, self._pacing.monotonic())
         return Seeked(at)
 
     async def next_control(self) -> None:
@@ -209,14 +219,22 @@ class Replay:
         seek makes iterating the replay hand out frames again)."""
         await self._wait(None)
 
-    async def _wait(self, timeout: float | None) -> bool:
-        """Sleep up to `timeout` s (forever with None); True when a control woke us."""
+    async def _wait(self, timeout: float | None) -> None:
+        """Sleep up to `timeout` s of the pacing clock (forever with None), or until a control
+        wakes us."""
         self._changed.clear()
+        if timeout is None:
+            await self._changed.wait()
+            return
+        woken = asyncio.ensure_future(self._changed.wait())
+        slept = asyncio.ensure_future(self._pacing.sleep(timeout))
         try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+            await asyncio.wait((woken, slept), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # Also on cancellation: neither waiter may outlive this wait.
+            woken.cancel()
+            slept.cancel()
+            await asyncio.wait((woken, slept))
 
     async def __aiter__(self) -> AsyncIterator[Frame | Seeked]:
         """Frames as the clock reaches them, and a `Seeked` after each seek; ends after the
@@ -236,7 +254,7 @@ class Replay:
             while True:  # until the clock reaches `until`, or a seek voids the frame
                 sim, wall = self._anchor
                 due = wall + (until - sim).total_seconds() / self.speed
-                delay = due - time.monotonic()
+                delay = due - self._pacing.monotonic()
                 if self._seek_to is None and not self.paused and delay <= 0:
                     break
                 if self._seek_to is not None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -15,7 +16,7 @@ import pytest
 import websockets
 from psycopg_pool import AsyncConnectionPool
 
-from ioc.history.replay import Frame, Replay, Seeked
+from ioc.history.replay import TICK_S, Frame, Pacing, Replay, Seeked
 from ioc.storage.brt import write_positions
 from ioc.storage.parking import write_parking
 from ioc.storage.pool import open_pool
@@ -48,6 +49,30 @@ async def pool(db: str) -> AsyncIterator[AsyncConnectionPool]:
     await pool.close()
 
 
+@dataclass
+class Wall:
+    """A wall clock that moves only when the replay sleeps on it (or the test moves it), and
+    records every sleep the replay asks for."""
+
+    now: float = 1000.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def monotonic(self) -> float:
+        """The clock's reading, in seconds."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the sleep and move the clock by it at once."""
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+    @property
+    def pacing(self) -> Pacing:
+        """This clock, as a replay's pacing."""
+        return Pacing(monotonic=self.monotonic, sleep=self.sleep)
+
+
 async def _connect(db: str) -> psycopg.AsyncConnection:
     return await psycopg.AsyncConnection.connect(db, autocommit=True,
                                                  options="-c TimeZone=UTC")
@@ -67,27 +92,35 @@ async def _stored(db: str, start: datetime, end: datetime) -> list[tuple[str, An
 async def test_a_replay_hands_out_every_stored_row_once_in_order_at_its_speed(
         pool: AsyncConnectionPool, db: str) -> None:
     start, end = at(0), at(MINUTES)
+    wall = Wall()
+    began = wall.now
     conn = await _connect(db)
     async with conn:
-        replay = Replay(conn, start, end, speed=1200)
-        began = time.monotonic()
-        frames = [item async for item in replay]
-        elapsed = time.monotonic() - began
-    assert all(isinstance(f, Frame) for f in frames)
-    rows = [(feed, row[1], row[0]) for f in frames if isinstance(f, Frame)
-            for feed, row in f.rows]
+        replay = Replay(conn, start, end, speed=1200, pacing=wall.pacing)
+        arrivals = [(item, wall.now - began, replay.position) async for item in replay]
+    frames = [f for f, _, _ in arrivals if isinstance(f, Frame)]
+    assert len(frames) == len(arrivals)
+    rows = [(feed, row[1], row[0]) for f in frames for feed, row in f.rows]
     assert sorted(rows, key=lambda r: r[2]) == rows
     assert sorted(rows) == sorted(await _stored(db, start, end))
-    assert frames[-1].end == end  # type: ignore[union-attr]
-    # An hour at 1200× is 3 s of wall time; generous bounds: behaviour, not a benchmark.
-    assert 2.0 < elapsed < 6.0
+    assert frames[-1].end == end
+    # A frame is a tick of wall time, 120 replay seconds at 1200×, handed out once the wall
+    # clock has moved by its span of replay time over the speed: the hour over 3 s in all.
+    assert [f.end - f.start for f in frames] == [timedelta(seconds=120)] * 30
+    for frame, waited, position in arrivals:
+        assert isinstance(frame, Frame)
+        assert waited == pytest.approx((frame.end - start).total_seconds() / 1200)
+        assert position == frame.end
+    assert sum(wall.sleeps) == pytest.approx(3.0)
+    assert max(wall.sleeps) == pytest.approx(TICK_S)
 
 
 async def test_frames_are_contiguous_and_each_row_lies_in_its_frame(
         pool: AsyncConnectionPool, db: str) -> None:
     conn = await _connect(db)
     async with conn:
-        frames = [f async for f in Replay(conn, at(0), at(10), speed=3600)]
+        frames = [f async for f in Replay(conn, at(0), at(10), speed=3600,
+                                          pacing=Wall().pacing)]
     previous = at(0)
     for frame in frames:
         assert isinstance(frame, Frame)
@@ -98,26 +131,33 @@ async def test_frames_are_contiguous_and_each_row_lies_in_its_frame(
 
 async def test_pause_stops_the_clock_and_play_resumes_it(
         pool: AsyncConnectionPool, db: str) -> None:
+    wall = Wall()
     conn = await _connect(db)
     async with conn:
-        replay = Replay(conn, at(0), at(MINUTES), speed=600)
+        replay = Replay(conn, at(0), at(MINUTES), speed=600, pacing=wall.pacing)
         frames = aiter(replay)
         await anext(frames)
         replay.pause()
         held = replay.position
+        asked = len(wall.sleeps)
         waiting = asyncio.ensure_future(anext(frames))
-        await asyncio.sleep(0.5)  # 5 replay minutes at 600× had the clock been running
-        assert not waiting.done() and replay.position == held
+        wall.now += 30.0  # 5 replay hours at 600× had the clock been running
+        # Room for the replay to run on: unpaced, it would hand out the next frame at once.
+        await asyncio.sleep(0.5)
+        assert not waiting.done() and replay.position == held and len(wall.sleeps) == asked
         replay.play()
+        resumed = wall.now
         frame = await waiting
-        assert isinstance(frame, Frame) and frame.start == held
+    assert isinstance(frame, Frame) and frame.start == held
+    assert frame.end - frame.start == timedelta(seconds=60)  # one tick at 600×
+    assert wall.now - resumed == pytest.approx(TICK_S)  # the paused time was not replayed
 
 
 async def test_a_seek_restarts_the_rows_from_the_seek_time(
         pool: AsyncConnectionPool, db: str) -> None:
     conn = await _connect(db)
     async with conn:
-        replay = Replay(conn, at(0), at(MINUTES), speed=3600)
+        replay = Replay(conn, at(0), at(MINUTES), speed=3600, pacing=Wall().pacing)
         frames = aiter(replay)
         await anext(frames)
         replay.seek(at(40))
@@ -130,17 +170,28 @@ async def test_a_seek_restarts_the_rows_from_the_seek_time(
 
 async def test_speed_changes_apply_from_the_current_position(
         pool: AsyncConnectionPool, db: str) -> None:
+    wall = Wall()
     conn = await _connect(db)
     async with conn:
-        replay = Replay(conn, at(0), at(MINUTES), speed=1)
+        replay = Replay(conn, at(0), at(MINUTES), speed=1, pacing=wall.pacing)
         frames = aiter(replay)
-        await anext(frames)
+        first = await anext(frames)
+        assert isinstance(first, Frame) and first.end - first.start == timedelta(seconds=TICK_S)
         replay.set_speed(3600)
-        began = time.monotonic()
-        rest = [f async for f in frames]
-        elapsed = time.monotonic() - began
-    assert isinstance(rest[-1], Frame) and rest[-1].end == at(MINUTES)
-    assert elapsed < 5.0  # an hour at 1× would take an hour
+        wall.sleeps.clear()
+        changed = wall.now
+        arrivals = [(f, wall.now - changed) async for f in frames]
+    rest = [f for f, _ in arrivals if isinstance(f, Frame)]
+    assert len(rest) == len(arrivals) and rest[0].start == first.end
+    assert rest[-1].end == at(MINUTES)
+    # From the change on, a tick is 6 replay minutes: the rest of the hour takes its span
+    # over 3600 in wall time (about a second, where 1× would ask for an hour), tick by tick.
+    assert [f.end - f.start for f in rest[:-1]] == [timedelta(seconds=360)] * (len(rest) - 1)
+    for frame, waited in arrivals:
+        assert isinstance(frame, Frame)
+        assert waited == pytest.approx((frame.end - first.end).total_seconds() / 3600)
+    assert sum(wall.sleeps) == pytest.approx((at(MINUTES) - first.end).total_seconds() / 3600)
+    assert max(wall.sleeps) <= TICK_S + 1e-9
     with pytest.raises(ValueError, match="speed"):
         replay.set_speed(7200)
 
@@ -161,7 +212,7 @@ async def _messages(ws: Any, until: Any, limit: float = 30.0) -> list[dict[str, 
 
 
 def _finished(message: dict[str, Any]) -> bool:
-    return message["type"] == "replay_state" and message["finished"]
+    return message["type"] == "replay_state" and bool(message["finished"])
 
 
 def _ws(base: str, role: str) -> str:
