@@ -45,7 +45,9 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     try:
         if suffix == ".csv":
             with path.open(newline="", encoding="utf-8-sig") as handle:
-                return [{k: _cell(v or "") for k, v in row.items()}
+                # Cells past the header (a trailing comma, a stray delimiter) have no field
+                # name: csv files them under None, and they are left out.
+                return [{k: _cell(v or "") for k, v in row.items() if k is not None}
                         for row in csv.DictReader(handle)]
         if suffix in (".jsonl", ".ndjson"):
             return [_line(n, line) for n, line in enumerate(path.read_bytes().splitlines(), 1)

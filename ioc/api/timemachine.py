@@ -110,6 +110,23 @@ def _speed(message: dict[str, Any], default: float | None = None) -> float:
     return float(value)
 
 
+async def _connect(url: str) -> psycopg.AsyncConnection:
+    """A replay's own connection; one still opening when its client leaves is closed once
+    open, not left to the garbage collector."""
+    opening = asyncio.ensure_future(psycopg.AsyncConnection.connect(
+        url, autocommit=True, prepare_threshold=None, options="-c TimeZone=UTC"))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_opened)
+        raise
+
+
+def _close_opened(opening: asyncio.Future[psycopg.AsyncConnection]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        asyncio.ensure_future(opening.result().close())
+
+
 class _ReplaySession:
     """One replay socket: the control listener, the frame pump, and the ticker."""
 
@@ -203,24 +220,24 @@ class _ReplaySession:
         if not start < end:
             raise BadRequest("bad_range", "start must come before end")
         await self.stop()
-        url = self.state.settings.database.url
-        assert url is not None
-        self.conn = await psycopg.AsyncConnection.connect(
-            url, autocommit=True, prepare_threshold=None, options="-c TimeZone=UTC")
+        self.conn = await _connect(str(self.state.settings.database.url))
         await create_shadow(self.conn)
         self.replay = Replay(self.conn, start, end, speed, pacing=WALL_PACING)
         self.pump = asyncio.create_task(self.run(self.replay, self.conn))
 
     async def stop(self) -> None:
-        if self.pump is not None:
-            self.pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.pump
-            self.pump = None
-        if self.conn is not None:
-            await self.conn.close()
-            self.conn = None
-        self.replay = None
+        pump, self.pump = self.pump, None
+        conn, self.conn, self.replay = self.conn, None, None
+        try:
+            if pump is not None:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+        finally:
+            if conn is not None:
+                # Closed even when the session is cancelled meanwhile (a server shutting
+                # down), so no connection is left to the garbage collector.
+                await asyncio.shield(conn.close())
 
     # -- what the server sends -------------------------------------------------------------
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from feeds.clock import Clock
 from feeds.parking import parse_payload
 from feeds.simulator import ParkingSimulator, profile_share
+from tests.clock import HOURS
 
 
 def _sites(n: int) -> list[dict[str, object]]:
@@ -61,3 +65,17 @@ def test_consecutive_readings_move_but_stay_close() -> None:
 
 def test_the_daily_profile_is_continuous_across_midnight() -> None:
     assert abs(profile_share("car", 23.999) - profile_share("car", 0.0)) < 0.01
+
+
+@pytest.mark.parametrize("hour", sorted(HOURS))
+def test_a_filling_fault_fills_an_open_car_park_and_leaves_a_shut_one_shut(hour: str) -> None:
+    clock = Clock.pinned(HOURS[hour])
+    sim = ParkingSimulator(_sites(1), now=clock.now)
+    sim.fill("site-0", minutes=10)
+    clock.advance(6 * 60)  # past the first half of the fault, when it is full
+    [site] = sim.snapshot()["sites"]
+    if hour == "day":  # 10:00: open, and full from the fault
+        assert site["open"] and all(v["occupied"] == v["capacity"]
+                                    for v in site["vehicles"].values())
+    else:  # 02:30, outside 06:00-22:00: a fault does not open it
+        assert not site["open"] and all(v["occupied"] == 0 for v in site["vehicles"].values())

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 # The city's clock is pinned to a morning and runs four times faster than real time, so the
 # 30 s the car parks' feed may lag pass in a few real seconds, whatever the hour of the run.
-CLOCK = {"IOC_CLOCK__START": "2026-12-03T10:00:00+07:00", "IOC_CLOCK__SPEED": "4"}
+CLOCK = {"IOC_CLOCK__START": "2026-12-03T10:00:00+07:00", "IOC_CLOCK__SPEED": "2"}
 PUSH_KEY = "test-push-key-stale-wall-0123456789"
 AMBER = "rgb(255, 176, 0)"
 
@@ -75,15 +75,15 @@ async def test_a_tile_whose_feed_stops_shows_its_age_in_amber_and_the_badge_says
         "IOC_PUSH_KEYS": orjson.dumps(keys).decode(),
     }
     with serving(database_url, servers[1], tmp_path, env) as server:
+        # Fresh figures before the wall opens: the tile is live, the badge says live, no
+        # age is shown.
+        _push_every_car_park(server, await _server_time(server))
         page = await sign_in(browser, server.base_url, "viewer")
         errors: list[str] = []
         page.on("pageerror", lambda err: errors.append(str(err)))
         tile = page.get_by_test_id("tile-parking")
         badge = page.get_by_test_id("connection")
         age = page.get_by_test_id("parking-age")
-
-        # Fresh figures: the tile is live, the badge says live, no age is shown.
-        _push_every_car_park(server, await _server_time(server))
         await expect(tile).to_have_attribute("data-state", "live", timeout=30_000)
         await expect(badge).to_have_attribute("data-state", "live", timeout=10_000)
         await expect(badge).to_contain_text("Trực tuyến")

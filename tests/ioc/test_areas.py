@@ -49,7 +49,7 @@ async def test_district_figures_equal_the_stored_rows_grouped_by_district(
 ) -> None:
     await _fill(ingest)
     async with ingest.pool.connection() as conn:
-        figures = await area_figures(conn, ingest.index)
+        figures = await area_figures(conn, ingest.index, MONDAY_10_HANOI)
         parking = {d: (c, o) for d, c, o in await (await conn.execute(
             "SELECT district, sum(capacity), sum(occupied) FROM parking_latest"
             " GROUP BY district")).fetchall()}
@@ -80,7 +80,7 @@ async def test_the_wards_layer_accounts_for_every_car_park_place_too(
     assert len(wards.units) == 126
     await _fill(ingest)
     async with ingest.pool.connection() as conn:
-        by_ward = await area_figures(conn, AreaIndex(wards))
+        by_ward = await area_figures(conn, AreaIndex(wards), MONDAY_10_HANOI)
         total = await (await conn.execute("SELECT sum(capacity) FROM parking_latest")).fetchone()
     assert total is not None
     # Every car park of the pack lies inside the city, so every place lands in some ward.
