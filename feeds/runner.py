@@ -45,6 +45,9 @@ class FeedHealth:
     accepted: int = 0
     rejected: int = 0
     outside: int = 0
+    # When this runner started polling: until one lag allowance after it, a feed without
+    # fresh data is starting, not late.
+    started: datetime | None = None
 
 
 class FeedRunner:
@@ -77,6 +80,7 @@ class FeedRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop` is set; log a failure once and its recovery once."""
+        self.health.started = self._clock.now()
         while not stop.is_set():
             try:
                 await self.run_once()

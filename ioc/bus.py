@@ -136,6 +136,8 @@ class RedisBus:
                 "last_error": health.last_error or "",
                 "consecutive_failures": health.consecutive_failures,
                 "outside": health.outside,
+                # A pushed feed has no polling runner: it keeps what a poller wrote, if any.
+                **({"started": health.started.isoformat()} if health.started else {}),
             },
         )
 

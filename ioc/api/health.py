@@ -86,7 +86,8 @@ def _stamp(text: str | None) -> datetime | None:
 
 
 # Feed statuses that leave the whole system healthy: "idle" is a source outside its hours.
-HEALTHY = frozenset({"ok", "idle"})
+# "starting" is a poller's first lag allowance, before its first data is stored.
+HEALTHY = frozenset({"ok", "idle", "starting"})
 
 
 def feed_status(
@@ -94,7 +95,7 @@ def feed_status(
     reasons: dict[str, int], hours: Hours,
 ) -> FeedStatus:
     """Turn the recorded fields of a feed into its status (silent, failing, lagging, idle as
-    its source's hours say, or ok)."""
+    its source's hours say, starting within an allowance of its poller's start, or ok)."""
     last_ms = raw.get("last_observation_ms")
     last = None if not last_ms else datetime.fromtimestamp(int(last_ms) / 1000, UTC)
     lag = None if last is None else round((now - last).total_seconds(), 3)
@@ -110,6 +111,10 @@ def feed_status(
         status = "lagging"
     else:
         status = "ok"
+    started = _stamp(raw.get("started"))
+    if (status in ("silent", "lagging") and started is not None
+            and (now - started).total_seconds() < allowance_s):
+        status = "starting"
     return FeedStatus(
         status=status,
         last_observation=last,
