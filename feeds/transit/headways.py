@@ -18,7 +18,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from feeds.transit.realtime_records import TripUpdate, VehiclePosition
@@ -27,6 +27,8 @@ from feeds.transit.realtime_records import TripUpdate, VehiclePosition
 ScheduledHeadway = Callable[[str | None, int | None, str, datetime], float | None]
 # trip_id -> its calls as (stop_sequence, stop_id), in order
 TripCalls = Callable[[str], Sequence[tuple[int, str]]]
+# a vehicle's report -> when its trip instance left its first stop, None when unknown
+TripStart = Callable[[VehiclePosition], datetime | None]
 
 
 class Arrival(NamedTuple):
@@ -47,10 +49,20 @@ class ArrivalDetector:
     A vehicle arrives at a stop when it is first seen STOPPED_AT it, or when its
     current_stop_sequence moves past it without a STOPPED_AT report; then the arrival time
     is interpolated evenly between the two reports (error at most half the report interval).
+
+    A trip instance first seen already past its first stops (a short dwell at the terminal
+    fell between two reports) passed them after it started: with `trip_start` (when the
+    instance left its first stop, the GTFS-Realtime start date and time) the first stop is
+    dated at that start and the others spread evenly up to the report. Only for an instance
+    that started at most `catch_up_s` before the report and after the vehicle's previous
+    report: a watcher that starts mid-trip does not guess the stops it never saw.
     """
 
-    def __init__(self, calls: TripCalls | None = None) -> None:
+    def __init__(self, calls: TripCalls | None = None,
+                 trip_start: TripStart | None = None, catch_up_s: float = 300.0) -> None:
         self._calls = calls
+        self._trip_start = trip_start
+        self._catch_up_s = catch_up_s
         self._last: dict[str, VehiclePosition] = {}
 
     def update(self, positions: Iterable[VehiclePosition]) -> list[Arrival]:
@@ -70,6 +82,8 @@ class ArrivalDetector:
                 if before.current_status == "STOPPED_AT" \
                         and before.current_stop_sequence == now.current_stop_sequence:
                     continue  # still at the stop where its arrival was counted
+            else:
+                arrivals.extend(self._started(before, now, now.current_stop_sequence))
             if now.current_status == "STOPPED_AT" and now.stop_id:
                 arrivals.append(_arrival(now, now.stop_id, now.observed_at))
         return arrivals
@@ -90,6 +104,21 @@ class ArrivalDetector:
         span = now.observed_at - before.observed_at
         return [_arrival(now, stop, before.observed_at + span * (i + 1) / (len(passed) + 1))
                 for i, stop in enumerate(passed)]
+
+
+    def _started(self, before: VehiclePosition | None, now: VehiclePosition, current: int
+                 ) -> list[Arrival]:
+        """Stops a trip instance passed between its start and its first report."""
+        if self._calls is None or self._trip_start is None or not now.trip_id:
+            return []
+        start = self._trip_start(now)
+        if start is None or start > now.observed_at \
+                or (now.observed_at - start).total_seconds() > self._catch_up_s \
+                or (before is not None and start <= before.observed_at):
+            return []
+        passed = [stop for seq, stop in self._calls(now.trip_id) if seq < current]
+        span = (now.observed_at - start) / max(len(passed), 1)
+        return [_arrival(now, stop, start + span * i) for i, stop in enumerate(passed)]
 
 
 def _instance(position: VehiclePosition) -> tuple[str | None, object, str | None]:
@@ -183,6 +212,17 @@ class HeadwayThresholds:
         return "normal"
 
 
+def expected_headway(scheduled: ScheduledHeadway, route_id: str | None,
+                     direction_id: int | None, stop_id: str, leader_at: datetime,
+                     follower_at: datetime) -> float | None:
+    """The scheduled headway in force between two arrivals: the larger of the scheduled
+    headways at the leader's and at the follower's arrival (the leader ran to the sparser
+    schedule when the frequency changed between them); None when neither is scheduled."""
+    known = [s for at in (leader_at, follower_at)
+             if (s := scheduled(route_id, direction_id, stop_id, at)) is not None]
+    return max(known) if known else None
+
+
 class HeadwaySummary(NamedTuple):
     """Service at one stop in one direction over the headways given."""
 
@@ -203,8 +243,8 @@ def summarise(headways: Iterable[Headway], scheduled: ScheduledHeadway,
               thresholds: HeadwayThresholds | None = None) -> list[HeadwaySummary]:
     """Per stop and direction: mean, cv, bunching and gap counts, AWT, SWT and EWT.
 
-    Each headway is judged against the schedule in force at its follower's arrival; SWT is
-    taken over those scheduled headways. Headways with no scheduled one (outside service)
+    Each headway is judged against the schedule in force over it (`expected_headway`); SWT
+    is taken over those scheduled headways. Headways with no scheduled one (outside service)
     count in the mean and cv but not in bunching, gaps or EWT.
     """
     limits = thresholds or HeadwayThresholds()
@@ -215,7 +255,9 @@ def summarise(headways: Iterable[Headway], scheduled: ScheduledHeadway,
     for (route, direction, stop), group in sorted(groups.items(), key=lambda g: str(g[0])):
         actual = [h.seconds for h in group]
         pairs = [(h.seconds, s) for h in group
-                 if (s := scheduled(route, direction, stop, h.at)) is not None]
+                 if (s := expected_headway(scheduled, route, direction, stop,
+                                           h.at - timedelta(seconds=h.seconds), h.at))
+                 is not None]
         kinds = [limits.classify(h, s) for h, s in pairs]
         summaries.append(HeadwaySummary(
             route, direction, stop, len(actual), statistics.fmean(actual), regularity_cv(actual),

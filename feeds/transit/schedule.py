@@ -34,6 +34,19 @@ def service_day_start(day: date, zone: ZoneInfo) -> datetime:
     return noon.astimezone(UTC) - timedelta(hours=12)
 
 
+def trip_start_instant(day: date, start_time: str, zone: ZoneInfo) -> datetime | None:
+    """The instant a trip instance starts: its GTFS start time (HH:MM:SS, may pass 24:00)
+    after the start of its service day; None when the time is malformed."""
+    parts = start_time.split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    hours, minutes, seconds = (int(p) for p in parts)
+    if minutes > 59 or seconds > 59:
+        return None
+    return service_day_start(day, zone) + timedelta(hours=hours, minutes=minutes,
+                                                    seconds=seconds)
+
+
 def call_time(call: StopTime) -> int | None:
     """When a vehicle is scheduled at a stop: its arrival, else its departure."""
     return call.arrival_s if call.arrival_s is not None else call.departure_s

@@ -15,9 +15,9 @@ from typing import Any
 
 from feeds.signals.codes import DETECTOR_FAULTS, DETECTOR_OFF, DETECTOR_ON, DETECTOR_RESTORED
 from feeds.transit.gtfs_records import GtfsFeed
-from feeds.transit.headways import ArrivalDetector, HeadwayThresholds
+from feeds.transit.headways import ArrivalDetector, HeadwayThresholds, expected_headway
 from feeds.transit.realtime_records import VehiclePosition
-from feeds.transit.schedule import Timetable
+from feeds.transit.schedule import Timetable, trip_start_instant
 
 EARTH_M = 6_371_000.0
 
@@ -106,7 +106,7 @@ class BrtWatch:
     def __init__(self, static: GtfsFeed, station_radius_m: float = 150.0, stopped_mps: float = 0.5,
                  thresholds: HeadwayThresholds | None = None) -> None:
         self._static = static
-        self._arrivals = ArrivalDetector(self._calls)
+        self._arrivals = ArrivalDetector(self._calls, self._trip_start)
         self._last: dict[tuple[str | None, int | None, str], datetime] = {}
         self._timetables: dict[date, Timetable] = {}
         self._stations = [(s.lon, s.lat) for s in static.stops.values()
@@ -117,6 +117,11 @@ class BrtWatch:
 
     def _calls(self, trip_id: str) -> list[tuple[int, str]]:
         return [(c.stop_sequence, c.stop_id) for c in self._static.stop_times.get(trip_id, ())]
+
+    def _trip_start(self, p: VehiclePosition) -> datetime | None:
+        if p.start_date is None or not p.start_time:
+            return None
+        return trip_start_instant(p.start_date, p.start_time, self._static.timezone)
 
     def _scheduled(self, route: str | None, direction: int | None, stop: str,
                    at: datetime) -> float | None:
@@ -139,7 +144,7 @@ class BrtWatch:
             if before is None or arrival.at <= before:
                 continue
             seconds = (arrival.at - before).total_seconds()
-            scheduled = self._scheduled(*key, arrival.at)
+            scheduled = expected_headway(self._scheduled, *key, before, arrival.at)
             if scheduled is None:
                 continue
             kind = self._limits.classify(seconds, scheduled)

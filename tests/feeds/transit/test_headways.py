@@ -12,9 +12,11 @@ from feeds.transit.headways import (
     Arrival,
     ArrivalDetector,
     HeadwayThresholds,
+    TripStart,
     arrivals_from_trip_updates,
     average_wait,
     excess_wait,
+    expected_headway,
     observed_headways,
     regularity_cv,
     summarise,
@@ -163,3 +165,44 @@ def test_taps_never_keep_the_card_number_and_bad_ones_go_alone() -> None:
     seven, eight = (datetime(2026, 11, 23, h, tzinfo=hanoi) for h in (7, 8))
     assert counts == {("BRT01_01", seven): 2, ("BRT01_02", eight): 1}
     assert parse_taps(b"card,stop\n9704,1", KEY).rejected[0].raw == "<16 bytes withheld>"
+
+
+def _started_at(seconds: float) -> TripStart:
+    return lambda position: _at(seconds)
+
+
+def test_a_trip_first_seen_past_its_first_stop_arrived_there_when_it_started() -> None:
+    # A 12 s dwell at the terminal fell between two reports 15 s apart.
+    detector = ArrivalDetector(lambda trip: CALLS[trip], _started_at(100))
+    assert detector.update([_position(95, 5, "IN_TRANSIT_TO", "S5", start="06:00:00")]) == []
+    passed = detector.update([_position(120, 3, "IN_TRANSIT_TO", "S3")])
+    assert [(a.stop_id, a.at) for a in passed] == [("S1", _at(100)), ("S2", _at(110))]
+
+
+def test_stops_before_a_vehicle_was_first_seen_are_not_guessed() -> None:
+    calls = lambda trip: CALLS[trip]  # noqa: E731
+    # Without a start time, or when the trip started long before (a watcher started mid-trip).
+    for detector in (ArrivalDetector(calls),
+                     ArrivalDetector(calls, _started_at(100), catch_up_s=300)):
+        assert detector.update([_position(500, 3, "IN_TRANSIT_TO", "S3")]) == []
+    # First sight soon after the start: the stop passed is counted.
+    recent = ArrivalDetector(calls, _started_at(100), catch_up_s=300)
+    [first] = recent.update([_position(130, 2, "IN_TRANSIT_TO", "S2")])
+    assert (first.stop_id, first.at) == ("S1", _at(100))
+    # A start before the vehicle's previous report is not this trip's terminal departure.
+    stale = ArrivalDetector(calls, _started_at(100))
+    stale.update([_position(110, 5, "IN_TRANSIT_TO", "S5", start="06:00:00")])
+    assert stale.update([_position(130, 2, "IN_TRANSIT_TO", "S2")]) == []
+
+
+def test_a_headway_across_a_frequency_change_is_judged_by_the_sparser_schedule() -> None:
+    # 600 s until T0 + 1000 s, 300 s after: a bus 630 s behind one that ran at 600 s.
+    def scheduled(route: str | None, direction: int | None, stop: str, at: datetime) -> float:
+        return 600.0 if at < _at(1000) else 300.0
+
+    assert expected_headway(scheduled, "BRT01", 0, "S1", _at(400), _at(1030)) == 600
+    assert expected_headway(scheduled, "BRT01", 0, "S1", _at(1030), _at(1330)) == 300
+    assert expected_headway(lambda *_: None, "BRT01", 0, "S1", _at(0), _at(300)) is None
+    [summary] = summarise(observed_headways(_arrivals(400, 1030, 1330, 1990)), scheduled)
+    assert (summary.gaps, summary.swt_s) == (1, pytest.approx((600**2 + 300**2 * 2)
+                                                              / (2 * 1200)))
