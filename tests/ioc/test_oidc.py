@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.conftest import delete_keys, empty_tables
 from tests.feeds.conftest import Endpoint, endpoint  # noqa: F401 - the provider's key set
 from tests.ioc.server import Server, running
 
@@ -37,8 +38,12 @@ def oidc_server(
            "IOC_AUTH__OIDC__ISSUER": ISSUER, "IOC_AUTH__OIDC__AUDIENCE": AUDIENCE,
            "IOC_AUTH__OIDC__JWKS_URL": endpoint.url,
            "IOC_AUTH__OIDC__ROLE_MAP": '{"ioc-duty-operators": "operator"}'}
-    with running(env, tmp_path / "ioc.log") as server:
-        yield server
+    try:
+        with running(env, tmp_path / "ioc.log") as server:
+            yield server
+    finally:
+        empty_tables(database_url)
+        delete_keys(servers[1], env["IOC_REDIS__PREFIX"])
 
 
 def _token(key: rsa.RSAPrivateKey, roles: list[str], audience: str = AUDIENCE) -> str:
