@@ -180,7 +180,8 @@ def run(base: Settings, args: argparse.Namespace) -> None:
     with _resolved(base, with_redis=args.command != "db") as settings:
         if args.command == "db":
             report = asyncio.run(
-                upgrade(str(settings.database.url), settings.database.timescaledb == "auto")
+                upgrade(str(settings.database.url), settings.database.timescaledb == "auto",
+                        settings.history)
             )
             print(f"mode: {report.mode}; applied: {', '.join(report.applied) or 'nothing new'}")
             return
