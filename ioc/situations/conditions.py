@@ -109,9 +109,16 @@ def release(state: ConditionState, at: datetime, limits: Thresholds) -> Transiti
 
 
 def advance(state: ConditionState, at: datetime, limits: Thresholds) -> Transition | None:
-    """Let time pass with no new value: the last value is taken to hold until `at`."""
+    """Let time pass with no new value: the last value is taken to hold until `at`.
+
+    `state.at` stays the last reading's time: a reading stamped between it and `at` (the
+    source's reports lag the clock) is newer news, not a repeat, and must still count.
+    """
     if state.value is None or state.at is None or (
             state.pending_since is None and state.clearing_since is None
             and state.holding_since is None):
         return None
-    return step(state, state.value, at, limits)
+    last = state.at
+    change = step(state, state.value, at, limits)
+    state.at = last
+    return change

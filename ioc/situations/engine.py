@@ -330,8 +330,8 @@ class SituationEngine:
                     state.pending_since is None and state.clearing_since is None
                     and state.holding_since is None):
                 continue
+            # `seen` stays the time of the last reading: the source time is estimated from it.
             at = self._source_time(subject, now)
-            subject.seen = now
             change = advance(state, at, self._limits[rule_id])
             if change is not None:
                 yield Transition(self._rules[rule_id], reading, state.value or 0.0,

@@ -69,3 +69,19 @@ def test_only_a_raised_condition_is_released_and_only_once() -> None:
     release(state, at(70), LIMITS)
     holding = state.holding_since
     assert release(state, at(100), LIMITS) is None and state.holding_since == holding
+
+
+def test_a_reading_that_arrives_after_time_was_advanced_past_it_still_counts() -> None:
+    # A detector on at 0 s, the engine's tick lets time pass to 30 s (readings lag their
+    # source), then the off at 1.3 s arrives: it is newer than the last reading, so the
+    # detector was on for 1.3 s, not stuck on. (A night at 60x opened "stuck on" this way.)
+    state = ConditionState()
+    assert step(state, 1.0, at(0), LIMITS) is None
+    assert advance(state, at(30), LIMITS) is None
+    assert step(state, 0.0, at(1.3), LIMITS) is None
+    assert advance(state, at(120), LIMITS) is None
+    assert not state.raised
+    # An older repeat of a report is still ignored.
+    assert step(state, 1.0, at(0), LIMITS) is None
+    assert advance(state, at(200), LIMITS) is None
+    assert not state.raised
