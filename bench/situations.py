@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 
 from bench.serve import SECRET, served, token
 from feeds.base import geo_tag
+from feeds.clock import Clock
 from feeds.parking import ParkingObservation
 from feeds.signals.events import SignalEvent
 from feeds.signals.status import SignalStatus
@@ -90,7 +91,8 @@ async def run(probes: int) -> dict[str, object]:
         await upgrade(url, allow_timescaledb=False)
         pool = await open_pool(url, 1, 4)
         engine = SituationEngine(pool, bus, pack, _book(), index.assign,
-                                 ["parking", "signals"], batch_entries=50, block_ms=100)
+                                 ["parking", "signals"], batch_entries=50, block_ms=100,
+                                 clock=Clock())
         await engine.start()
         settings = Settings(database={"url": url}, redis={"url": REDIS, "prefix": prefix},
                             auth={"secret": SECRET}, feeds=["parking", "signals"])

@@ -99,10 +99,10 @@ class SituationEngine:
         self, pool: AsyncConnectionPool, bus: RedisBus, pack: CityPack, book: RuleBook,
         assign: AreaAssigner, feeds: Sequence[str], *, consumer: str = "rules-1",
         batch_entries: int = 100, block_ms: int = 500, tick_s: float = 5.0,
-        measure_every_s: float = 60.0, clock: Clock | None = None,
+        measure_every_s: float = 60.0, clock: Clock,
     ) -> None:
         self.stats = EngineStats()
-        self._clock = clock or Clock()
+        self._clock = clock
         self._pool, self._bus, self._pack, self._book = pool, bus, pack, book
         self._assign = assign
         self._watched_feeds = list(feeds)
